@@ -1,0 +1,6 @@
+use az_connect4::Connect4;
+
+#[test]
+fn conformance_kit() {
+    az_game::testkit::check_game::<Connect4>(include_str!("perft.txt"), 300);
+}

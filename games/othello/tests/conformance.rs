@@ -1,0 +1,6 @@
+use az_othello::Othello;
+
+#[test]
+fn conformance_kit() {
+    az_game::testkit::check_game::<Othello>(include_str!("perft.txt"), 100);
+}
