@@ -1,1 +1,59 @@
-fn main() {}
+//! `az`: the command line of the az framework. See `az --help`.
+
+use az_cli::commands::{bench, list, new_game, perft};
+use az_cli::error::{EXIT_BAD_INPUT, exit_code};
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// AlphaZero-style reinforcement learning on board games.
+#[derive(Debug, Parser)]
+#[command(name = "az", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the registered games and the experiment manifests.
+    List(list::ListArgs),
+    /// Count the move sequences of a given length (checks a move generator).
+    Perft(perft::PerftArgs),
+    /// Speed measurements.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+    /// Create games/NAME, a new game crate that builds, is registered and passes the kit.
+    NewGame(new_game::NewGameArgs),
+}
+
+fn run(cli: Cli) -> anyhow::Result<String> {
+    Ok(match cli.command {
+        Command::List(args) => list::run(&args, std::path::Path::new("experiments")),
+        Command::Perft(args) => perft::run(&args)?,
+        Command::Bench(cmd) => bench::run(&cmd)?,
+        Command::NewGame(args) => new_game::run(&args)?,
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help and version to stdout with code 0, usage errors with 2.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_BAD_INPUT } else { 0 });
+        }
+    };
+    match run(cli) {
+        Ok(out) => {
+            if !out.is_empty() {
+                println!("{out}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(exit_code(&err))
+        }
+    }
+}

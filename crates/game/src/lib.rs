@@ -4,6 +4,7 @@ mod error;
 mod notation;
 mod outcome;
 mod perft;
+mod playout;
 mod symmetry;
 #[cfg(feature = "testkit")]
 pub mod testkit;
@@ -11,6 +12,7 @@ pub mod testkit;
 pub use error::{IllegalMove, MoveError, PositionError};
 pub use outcome::{Outcome, Player};
 pub use perft::{perft, perft_divide};
+pub use playout::random_playout;
 pub use symmetry::{Symmetry, dihedral_square, mirror_columns};
 
 use std::fmt::{Debug, Display};

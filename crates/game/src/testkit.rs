@@ -319,19 +319,3 @@ pub fn check_perft<G: Game>(data: &str) {
     }
     assert!(checked > 0, "the perft data holds no line");
 }
-
-/// Plays uniformly random legal moves from `start` to the end of the game and
-/// returns the final position and the number of moves played: the loop that the
-/// playout benchmarks time (legal moves + apply + terminal check per move).
-pub fn random_playout<G: Game, R: rand::Rng>(start: &G, rng: &mut R) -> (G, usize) {
-    let mut position = start.clone();
-    let mut played = 0;
-    loop {
-        let moves = position.legal_moves();
-        if moves.is_empty() {
-            return (position, played);
-        }
-        position.apply_unchecked(moves[rng.random_range(0..moves.len())]);
-        played += 1;
-    }
-}

@@ -101,7 +101,7 @@ impl Game for TicTacToe {
         let mine = self.stones[me.index()] | 1 << mv.0;
         self.stones[me.index()] = mine;
         self.ply += 1;
-        if LINES.iter().any(|&l| mine & l == l) {
+        if LINES.iter().any(|&l| l & !mine == 0) {
             self.outcome = Some(Outcome::Win(me));
         } else if self.ply == 9 {
             self.outcome = Some(Outcome::Draw);
