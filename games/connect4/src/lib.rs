@@ -333,3 +333,13 @@ mod tests {
         assert!(!p.is_winning_move(1));
     }
 }
+
+#[cfg(test)]
+mod size {
+    /// Searches clone positions per simulation: keep them to three words.
+    #[test]
+    fn position_is_small() {
+        assert!(size_of::<super::Connect4>() <= 24);
+        assert_eq!(size_of::<super::Column>(), 1);
+    }
+}

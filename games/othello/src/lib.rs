@@ -235,8 +235,9 @@ impl Game for Othello {
     }
 
     fn position_hash(&self) -> u64 {
-        let side = u64::from(self.ply % 2);
-        az_game::mix64(az_game::mix64(self.me ^ side) ^ self.opp.rotate_left(17))
+        // The ply is part of `==` (passes can repeat a board with another ply).
+        let ply = u64::from(self.ply);
+        az_game::mix64(az_game::mix64(self.me ^ ply) ^ self.opp.rotate_left(17))
     }
 
     fn move_index(&self, mv: Move) -> usize {
@@ -386,5 +387,15 @@ mod tests {
         assert!(err.to_string().contains("a1..h8"), "{err}");
         let err = Othello::from_moves("a1").unwrap_err();
         assert!(err.to_string().contains("d3 c4 f5 e6"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod size {
+    /// Searches clone positions per simulation: keep them to four words.
+    #[test]
+    fn position_is_small() {
+        assert!(size_of::<super::Othello>() <= 32);
+        assert_eq!(size_of::<super::Move>(), 1);
     }
 }
