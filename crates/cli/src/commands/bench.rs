@@ -13,6 +13,51 @@ pub enum BenchCommand {
     /// Random playouts from the initial position, one thread: legal moves + apply +
     /// terminal check per move.
     Playouts(PlayoutArgs),
+    /// Search speed with an evaluator that needs no network, one thread: from the
+    /// initial position the game is played forward by the search's best move, a
+    /// fresh search each move (or a reused tree with --reuse).
+    Mcts(MctsArgs),
+}
+
+/// Evaluator of `az bench mcts`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum EvaluatorKind {
+    /// Uniform priors, value 0: the tree alone.
+    Uniform,
+    /// Uniform priors, value from random playouts (--rollouts per leaf).
+    Rollout,
+}
+
+/// Arguments of `az bench mcts`.
+#[derive(Debug, clap::Args)]
+pub struct MctsArgs {
+    /// Game name (see `az list`).
+    #[arg(long)]
+    pub game: String,
+    /// Simulations per move.
+    #[arg(long, default_value_t = 800, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub simulations: u32,
+    /// Leaf evaluator.
+    #[arg(long, value_enum, default_value_t = EvaluatorKind::Uniform)]
+    pub evaluator: EvaluatorKind,
+    /// Random playouts per leaf with --evaluator rollout.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub rollouts: u32,
+    /// Leaves gathered per round (parallel searches in the tree, kept apart by virtual loss).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub searches: u32,
+    /// Moves to search (the game restarts when it ends).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub moves: u32,
+    /// Keep the chosen subtree between moves instead of a fresh search.
+    #[arg(long)]
+    pub reuse: bool,
+    /// Random seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `az bench playouts`.
@@ -115,5 +160,114 @@ impl GameVisitor for Playouts<'_> {
 pub fn run(cmd: &BenchCommand) -> Result<String, BadInput> {
     match cmd {
         BenchCommand::Playouts(args) => with_game(&args.game, Playouts(args)),
+        BenchCommand::Mcts(args) => with_game(&args.game, Mcts(args)),
+    }
+}
+
+/// Result of a search benchmark.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MctsReport {
+    /// Simulations per second of search time.
+    pub sims_per_sec: f64,
+    /// Searches (moves) timed.
+    pub moves: u32,
+    /// Total simulations.
+    pub simulations: u64,
+    /// Search time in seconds.
+    pub seconds: f64,
+    /// Mean nodes in the tree after a move's search.
+    pub nodes_per_search: f64,
+    /// Largest arena, in bytes (capacity of all buffers).
+    pub tree_bytes: usize,
+    /// Collisions over all moves.
+    pub collisions: u64,
+}
+
+/// Plays `args.moves` moves of `G` by search and times the searches.
+pub fn mcts<G: Game>(args: &MctsArgs) -> MctsReport {
+    use az_mcts::{Evaluator, Rollout, SearchConfig, Tree, Uniform};
+    fn run<G: Game, E: Evaluator<G>>(args: &MctsArgs, eval: &mut E) -> MctsReport {
+        let config = SearchConfig { seed: args.seed, ..SearchConfig::default() };
+        let capacity = (args.simulations as usize).saturating_mul(8).min(1 << 26);
+        let mut tree = Tree::with_capacity(G::new(), config, capacity);
+        // Warm-up outside the timing: page in the arena, settle the clock.
+        tree.search(eval, args.simulations.min(2000), args.searches as usize);
+        tree.reset(G::new());
+        let (mut sims, mut nodes, mut collisions) = (0u64, 0u64, 0u64);
+        let mut elapsed = Duration::ZERO;
+        let mut bytes = 0;
+        for _ in 0..args.moves {
+            if !args.reuse {
+                let root = tree.root().clone();
+                tree.reset(root);
+            }
+            let t0 = Instant::now();
+            let r = tree.search(eval, args.simulations, args.searches as usize);
+            elapsed += t0.elapsed();
+            sims += u64::from(r.simulations);
+            collisions += u64::from(r.collisions);
+            nodes += tree.node_count() as u64;
+            bytes = bytes.max(tree.memory_bytes());
+            let mv = tree.choose_move(0.0).expect("a searched root has a visited move");
+            tree.advance(mv);
+            if tree.root().is_terminal() {
+                tree.reset(G::new());
+            }
+        }
+        let seconds = elapsed.as_secs_f64();
+        MctsReport {
+            sims_per_sec: sims as f64 / seconds,
+            moves: args.moves,
+            simulations: sims,
+            seconds,
+            nodes_per_search: nodes as f64 / f64::from(args.moves),
+            tree_bytes: bytes,
+            collisions,
+        }
+    }
+    match args.evaluator {
+        EvaluatorKind::Uniform => run::<G, _>(args, &mut Uniform),
+        EvaluatorKind::Rollout => run::<G, _>(args, &mut Rollout::new(args.rollouts, args.seed)),
+    }
+}
+
+struct Mcts<'a>(&'a MctsArgs);
+
+impl GameVisitor for Mcts<'_> {
+    type Output = String;
+    fn visit<G: Game>(self) -> String {
+        let a = self.0;
+        let r = mcts::<G>(a);
+        let evaluator = match a.evaluator {
+            EvaluatorKind::Uniform => "uniform".to_owned(),
+            EvaluatorKind::Rollout => format!("rollout:{}", a.rollouts),
+        };
+        if a.json {
+            serde_json::json!({
+                "bench": "mcts", "game": G::NAME, "evaluator": evaluator,
+                "simulations": a.simulations, "searches": a.searches, "reuse": a.reuse,
+                "moves": r.moves, "sims_per_sec": r.sims_per_sec, "seconds": r.seconds,
+                "total_simulations": r.simulations, "nodes_per_search": r.nodes_per_search,
+                "bytes_per_node": size_of::<az_mcts::Node>(), "tree_bytes": r.tree_bytes,
+                "collisions": r.collisions, "threads": 1,
+            })
+            .to_string()
+        } else {
+            format!(
+                "{} mcts, {evaluator}, {} sims/move, {} per round{}: {:.0} sims/s over {} moves \
+                 ({:.2} s); {:.0} nodes/search x {} B; arena {:.1} MiB; {} collisions",
+                G::NAME,
+                a.simulations,
+                a.searches,
+                if a.reuse { ", tree reuse" } else { "" },
+                r.sims_per_sec,
+                r.moves,
+                r.seconds,
+                r.nodes_per_search,
+                size_of::<az_mcts::Node>(),
+                r.tree_bytes as f64 / (1 << 20) as f64,
+                r.collisions
+            )
+        }
     }
 }
