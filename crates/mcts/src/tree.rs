@@ -215,6 +215,10 @@ impl<G: Game> Tree<G> {
         if self.in_flight == 0 {
             self.paths.clear();
         }
+        // Room for k paths of the longest game up front: a deeper tree later never
+        // reallocates in the middle of a search (no-op once the capacity is there).
+        self.paths.reserve(k * (G::MAX_GAME_LENGTH + 1));
+        out.reserve(k);
         self.ensure_root_noise();
         let mut g = Gathered::default();
         for _ in 0..k {
@@ -430,6 +434,9 @@ impl<G: Game> Tree<G> {
         // Copy the subtree breadth first into the spare arena: each node's children
         // are appended together, so they stay contiguous.
         self.scratch.clear();
+        // The arenas swap roles: give the spare the same room, once, so the tree
+        // never shrinks and searches after re-rooting do not reallocate.
+        self.scratch.reserve(self.nodes.capacity());
         let mut root = self.nodes[child];
         if old_mover != self.root.to_move() {
             root.value_sum = -root.value_sum;
