@@ -50,8 +50,12 @@ pub struct MctsArgs {
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub moves: u32,
     /// Keep the chosen subtree between moves instead of a fresh search.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "initial")]
     pub reuse: bool,
+    /// Search the initial position every move instead of playing the game forward
+    /// (what OpenSpiel's benchmark does without --play).
+    #[arg(long)]
+    pub initial: bool,
     /// Random seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -208,6 +212,10 @@ pub fn mcts<G: Game>(args: &MctsArgs) -> MctsReport {
             collisions += u64::from(r.collisions);
             nodes += tree.node_count() as u64;
             bytes = bytes.max(tree.memory_bytes());
+            if args.initial {
+                tree.reset(G::new());
+                continue;
+            }
             let mv = tree.choose_move(0.0).expect("a searched root has a visited move");
             tree.advance(mv);
             if tree.root().is_terminal() {
@@ -246,6 +254,7 @@ impl GameVisitor for Mcts<'_> {
             serde_json::json!({
                 "bench": "mcts", "game": G::NAME, "evaluator": evaluator,
                 "simulations": a.simulations, "searches": a.searches, "reuse": a.reuse,
+                "position": if a.initial { "initial" } else { "selfplay" },
                 "moves": r.moves, "sims_per_sec": r.sims_per_sec, "seconds": r.seconds,
                 "total_simulations": r.simulations, "nodes_per_search": r.nodes_per_search,
                 "bytes_per_node": size_of::<az_mcts::Node>(), "tree_bytes": r.tree_bytes,
