@@ -37,7 +37,10 @@ pub struct Rollout {
 impl Rollout {
     /// `playouts` random games per evaluation (at least 1), seeded.
     pub fn new(playouts: u32, seed: u64) -> Self {
-        Rollout { playouts: playouts.max(1), rng: SmallRng::seed_from_u64(seed) }
+        Rollout {
+            playouts: playouts.max(1),
+            rng: SmallRng::seed_from_u64(seed),
+        }
     }
 }
 

@@ -66,7 +66,11 @@ impl Node {
 
     /// Mean value from the view of the player who chose this edge (0 if unvisited).
     pub fn q(&self) -> f32 {
-        if self.visits == 0 { 0.0 } else { self.value_sum / self.visits as f32 }
+        if self.visits == 0 {
+            0.0
+        } else {
+            self.value_sum / self.visits as f32
+        }
     }
 
     /// Prior probability.

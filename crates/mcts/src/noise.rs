@@ -9,7 +9,9 @@ use rand_distr::{Distribution, Gamma};
 /// sample: `prior = (1 - eps) · prior + eps · noise`. A Dirichlet sample is
 /// independent Gamma(alpha, 1) draws normalised to sum 1.
 pub(crate) fn mix_dirichlet(children: &mut [Node], alpha: f32, eps: f32, rng: &mut SmallRng) {
-    let Ok(gamma) = Gamma::new(f64::from(alpha), 1.0) else { return };
+    let Ok(gamma) = Gamma::new(f64::from(alpha), 1.0) else {
+        return;
+    };
     // Two passes over the same random stream (a cloned generator replays the
     // draws) give the normalising sum without a buffer.
     let mut replay = rng.clone();
@@ -17,7 +19,11 @@ pub(crate) fn mix_dirichlet(children: &mut [Node], alpha: f32, eps: f32, rng: &m
     let uniform = 1.0 / children.len() as f32;
     for child in children.iter_mut() {
         let g: f64 = gamma.sample(&mut replay);
-        let noise = if total > 0.0 { (g / total) as f32 } else { uniform };
+        let noise = if total > 0.0 {
+            (g / total) as f32
+        } else {
+            uniform
+        };
         child.prior = (1.0 - eps) * child.prior + eps * noise;
     }
 }

@@ -12,12 +12,21 @@ const CHOOSER_BIT: u32 = 1 << 31;
 #[inline]
 fn path_entry(node: usize, chooser: Player) -> u32 {
     debug_assert!(node < CHOOSER_BIT as usize);
-    node as u32 | if chooser == Player::Second { CHOOSER_BIT } else { 0 }
+    node as u32
+        | if chooser == Player::Second {
+            CHOOSER_BIT
+        } else {
+            0
+        }
 }
 
 #[inline]
 fn entry_parts(entry: u32) -> (usize, Player) {
-    let chooser = if entry & CHOOSER_BIT != 0 { Player::Second } else { Player::First };
+    let chooser = if entry & CHOOSER_BIT != 0 {
+        Player::Second
+    } else {
+        Player::First
+    };
     ((entry & !CHOOSER_BIT) as usize, chooser)
 }
 
@@ -256,7 +265,9 @@ impl<G: Game> Tree<G> {
                 let mover = position.to_move();
                 let child = self.select_child(index, chooser, mover);
                 let action = self.nodes[child].action as usize;
-                let mv = position.index_move(action).expect("tree holds only legal moves");
+                let mv = position
+                    .index_move(action)
+                    .expect("tree holds only legal moves");
                 position.apply_unchecked(mv);
                 index = child;
                 chooser = mover;
@@ -370,7 +381,10 @@ impl<G: Game> Tree<G> {
     /// If `policy` is shorter than `NUM_ACTIONS` or `leaf` was already applied.
     pub fn apply(&mut self, leaf: &Leaf<G>, policy: &[f32], value: f32) {
         let index = leaf.node as usize;
-        assert_eq!(self.nodes[index].state, IN_FLIGHT, "leaf applied twice or not gathered");
+        assert_eq!(
+            self.nodes[index].state, IN_FLIGHT,
+            "leaf applied twice or not gathered"
+        );
         debug_assert!(value.is_finite(), "non-finite value {value}");
         let moves = leaf.position.legal_moves();
         let mut sum = 0.0;
@@ -378,11 +392,19 @@ impl<G: Game> Tree<G> {
             sum += policy[leaf.position.move_index(mv)].max(0.0);
         }
         let uniform = !(sum > 0.0 && sum.is_finite());
-        let scale = if uniform { 1.0 / moves.len() as f32 } else { 1.0 / sum };
+        let scale = if uniform {
+            1.0 / moves.len() as f32
+        } else {
+            1.0 / sum
+        };
         let first = self.nodes.len();
         for &mv in moves.iter() {
             let a = leaf.position.move_index(mv);
-            let prior = if uniform { scale } else { policy[a].max(0.0) * scale };
+            let prior = if uniform {
+                scale
+            } else {
+                policy[a].max(0.0) * scale
+            };
             self.nodes.push(Node::new(a as u16, prior));
         }
         let node = &mut self.nodes[index];
@@ -425,7 +447,10 @@ impl<G: Game> Tree<G> {
         self.root.apply_unchecked(mv);
         self.noise_applied = false;
         self.paths.clear();
-        let child = self.children(0).find(|(_, n)| n.action as usize == action).map(|(i, _)| i);
+        let child = self
+            .children(0)
+            .find(|(_, n)| n.action as usize == action)
+            .map(|(i, _)| i);
         let Some(child) = child.filter(|&c| self.nodes[c].visits > 0) else {
             self.nodes.clear();
             self.nodes.push(Node::new(0, 1.0));
@@ -489,8 +514,12 @@ impl<G: Game> Tree<G> {
         let mut position = self.root.clone();
         let mut index = 0;
         while line.len() < max_len {
-            let Some(child) = self.most_visited_child(index) else { break };
-            let mv = position.index_move(self.nodes[child].action as usize).expect("legal move");
+            let Some(child) = self.most_visited_child(index) else {
+                break;
+            };
+            let mv = position
+                .index_move(self.nodes[child].action as usize)
+                .expect("legal move");
             position.apply_unchecked(mv);
             line.push(mv);
             index = child;
@@ -526,7 +555,14 @@ impl<G: Game> Tree<G> {
             let range = self.nodes[0].children();
             let nodes = &self.nodes[range.clone()];
             let weights = range.zip(nodes).map(|(i, n)| {
-                (i, if n.visits == 0 { 0.0 } else { f64::from(n.visits).powf(1.0 / t) })
+                (
+                    i,
+                    if n.visits == 0 {
+                        0.0
+                    } else {
+                        f64::from(n.visits).powf(1.0 / t)
+                    },
+                )
             });
             crate::noise::sample_weighted(weights, &mut self.rng)?
         };

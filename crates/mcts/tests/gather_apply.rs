@@ -9,7 +9,11 @@ use common::HashEval;
 use std::collections::{HashMap, HashSet};
 
 fn config(vl: VirtualLoss) -> SearchConfig {
-    SearchConfig { virtual_loss: vl, collision_limit: 4, ..SearchConfig::default() }
+    SearchConfig {
+        virtual_loss: vl,
+        collision_limit: 4,
+        ..SearchConfig::default()
+    }
 }
 
 /// Applies the leaves in a scrambled order (evaluations arrive in any order).
@@ -28,7 +32,11 @@ fn apply_all<G: Game>(tree: &mut Tree<G>, leaves: &mut Vec<Leaf<G>>, round: usiz
 
 #[test]
 fn pending_visits_return_to_zero_and_leaves_are_distinct() {
-    for vl in [VirtualLoss::Loss(1.0), VirtualLoss::Visits(1.0), VirtualLoss::Loss(3.0)] {
+    for vl in [
+        VirtualLoss::Loss(1.0),
+        VirtualLoss::Visits(1.0),
+        VirtualLoss::Loss(3.0),
+    ] {
         for k in [1, 2, 4, 16] {
             let mut tree = Tree::new(Connect4::new(), config(vl));
             let mut leaves = Vec::new();
@@ -44,7 +52,11 @@ fn pending_visits_return_to_zero_and_leaves_are_distinct() {
                 assert!(leaves.iter().all(|l| !l.position.is_terminal()));
                 assert_eq!(tree.total_pending() > 0, !leaves.is_empty());
                 apply_all(&mut tree, &mut leaves, round);
-                assert_eq!(tree.total_pending(), 0, "{vl:?} k={k}: pending left after apply");
+                assert_eq!(
+                    tree.total_pending(),
+                    0,
+                    "{vl:?} k={k}: pending left after apply"
+                );
                 assert_eq!(tree.in_flight(), 0);
             }
             // Every simulation is one visit of the root.
@@ -61,7 +73,10 @@ fn pending_visits_return_to_zero_and_leaves_are_distinct() {
 #[test]
 fn collisions_are_reported_and_stop_the_round() {
     // First round: only the root can be gathered; the second descent collides.
-    let cfg = SearchConfig { collision_limit: 1, ..SearchConfig::default() };
+    let cfg = SearchConfig {
+        collision_limit: 1,
+        ..SearchConfig::default()
+    };
     let mut tree = Tree::new(TicTacToe::new(), cfg);
     let mut leaves = Vec::new();
     let g = tree.gather(8, &mut leaves);
@@ -98,18 +113,32 @@ fn ref_simulate<G: Game>(node: &mut RefNode, pos: &G, cfg: &SearchConfig) -> f32
             .iter()
             .map(|&m| {
                 let a = pos.move_index(m);
-                (a, RefNode { visits: 0, value_sum: 0.0, prior: policy[a] / sum, children: vec![] })
+                (
+                    a,
+                    RefNode {
+                        visits: 0,
+                        value_sum: 0.0,
+                        prior: policy[a] / sum,
+                        children: vec![],
+                    },
+                )
             })
             .collect();
         v
     } else {
         let n = node.visits as f32;
         let c = ((1.0 + n + cfg.c_base) / cfg.c_base).ln() + cfg.c_init;
-        let Fpu::Absolute(fpu) = cfg.fpu else { unreachable!() };
+        let Fpu::Absolute(fpu) = cfg.fpu else {
+            unreachable!()
+        };
         let mut best = 0;
         let mut best_score = f32::NEG_INFINITY;
         for (i, (_, ch)) in node.children.iter().enumerate() {
-            let q = if ch.visits == 0 { fpu } else { ch.value_sum / ch.visits as f32 };
+            let q = if ch.visits == 0 {
+                fpu
+            } else {
+                ch.value_sum / ch.visits as f32
+            };
             let score = q + c * n.sqrt() * ch.prior / (1.0 + ch.visits as f32);
             if score > best_score {
                 best_score = score;
@@ -120,7 +149,11 @@ fn ref_simulate<G: Game>(node: &mut RefNode, pos: &G, cfg: &SearchConfig) -> f32
         let mut next = pos.clone();
         next.apply_unchecked(pos.index_move(*a).unwrap());
         let v = ref_simulate(child, &next, cfg);
-        let v_here = if next.to_move() == pos.to_move() { v } else { -v };
+        let v_here = if next.to_move() == pos.to_move() {
+            v
+        } else {
+            -v
+        };
         child.visits += 1;
         child.value_sum += v_here;
         v_here
@@ -134,19 +167,30 @@ fn compare<G: Game>(tree: &Tree<G>, index: usize, r: &RefNode, path: &str) {
     for ((i, n), (a, rc)) in kids.into_iter().zip(&r.children) {
         assert_eq!(n.action(), *a, "{path}");
         assert_eq!(n.visits(), rc.visits, "{path}/{a}: visits");
-        assert!((n.q() * n.visits() as f32 - rc.value_sum).abs() < 1e-3, "{path}/{a}: value");
+        assert!(
+            (n.q() * n.visits() as f32 - rc.value_sum).abs() < 1e-3,
+            "{path}/{a}: value"
+        );
         compare(tree, i, rc, &format!("{path}/{a}"));
     }
 }
 
 #[test]
 fn k1_is_exactly_the_sequential_algorithm() {
-    let cfg = SearchConfig { seed: 7, ..SearchConfig::default() };
+    let cfg = SearchConfig {
+        seed: 7,
+        ..SearchConfig::default()
+    };
     for start in ["", "b2", "a1b2"] {
         let pos = TicTacToe::from_moves(start).unwrap();
         let mut tree = Tree::new(pos, cfg.clone());
         tree.search(&mut HashEval, 3000, 1);
-        let mut root = RefNode { visits: 0, value_sum: 0.0, prior: 1.0, children: vec![] };
+        let mut root = RefNode {
+            visits: 0,
+            value_sum: 0.0,
+            prior: 1.0,
+            children: vec![],
+        };
         for _ in 0..3000 {
             ref_simulate(&mut root, &pos, &cfg);
             root.visits += 1;
@@ -169,12 +213,18 @@ fn terminal_wins_are_found_by_the_rules() {
     assert_eq!(pos.format_move(tree.choose_move(0.0).unwrap()), "c1");
     assert!(tree.root_value() > 0.5, "root value {}", tree.root_value());
     let best = &tree.root_stats()[0];
-    assert!(best.q > 0.99, "a won terminal is worth +1 to the chooser: {best:?}");
+    assert!(
+        best.q > 0.99,
+        "a won terminal is worth +1 to the chooser: {best:?}"
+    );
 }
 
 fn rollout_move(line: &str, seed: u64) -> String {
     let pos = Connect4::from_moves(line).unwrap();
-    let cfg = SearchConfig { seed, ..SearchConfig::default() };
+    let cfg = SearchConfig {
+        seed,
+        ..SearchConfig::default()
+    };
     let mut tree = Tree::new(pos, cfg);
     tree.search(&mut Rollout::new(1, seed), 3000, 1);
     pos.format_move(tree.choose_move(0.0).unwrap())
@@ -224,14 +274,26 @@ fn root_noise_is_dirichlet() {
         let m = sum[i] / trials as f64;
         let v = sum_sq[i] / trials as f64 - m * m;
         // Standard error of the mean is sqrt(var / trials) ≈ 0.0033; allow 5 of them.
-        assert!((m - mean).abs() < 5.0 * (var / trials as f64).sqrt(), "move {i}: mean {m}");
-        assert!((v / var - 1.0).abs() < 0.15, "move {i}: variance {v} vs {var}");
+        assert!(
+            (m - mean).abs() < 5.0 * (var / trials as f64).sqrt(),
+            "move {i}: mean {m}"
+        );
+        assert!(
+            (v / var - 1.0).abs() < 0.15,
+            "move {i}: variance {v} vs {var}"
+        );
     }
 }
 
 #[test]
 fn temperature_one_samples_by_visits_and_zero_takes_the_most_visited() {
-    let mut tree = Tree::new(Connect4::new(), SearchConfig { seed: 3, ..SearchConfig::default() });
+    let mut tree = Tree::new(
+        Connect4::new(),
+        SearchConfig {
+            seed: 3,
+            ..SearchConfig::default()
+        },
+    );
     tree.search(&mut HashEval, 700, 1);
     let stats = tree.root_stats();
     let total: u32 = stats.iter().map(|s| s.visits).sum();
@@ -265,14 +327,18 @@ fn advance_keeps_the_chosen_subtree() {
         .find(|(_, n)| n.action() == tree.root().move_index(mv))
         .map(|(i, n)| (i, *n))
         .unwrap();
-    let grandchildren: Vec<(usize, u32, f32)> =
-        tree.children(child).map(|(_, n)| (n.action(), n.visits(), n.q())).collect();
+    let grandchildren: Vec<(usize, u32, f32)> = tree
+        .children(child)
+        .map(|(_, n)| (n.action(), n.visits(), n.q()))
+        .collect();
     tree.advance(mv);
     assert_eq!(tree.root_visits(), before.visits());
     // The new root's value is now from its own mover's view: the sign flips.
     assert!((tree.root_value() + before.q()).abs() < 1e-6);
-    let after: Vec<(usize, u32, f32)> =
-        tree.children(0).map(|(_, n)| (n.action(), n.visits(), n.q())).collect();
+    let after: Vec<(usize, u32, f32)> = tree
+        .children(0)
+        .map(|(_, n)| (n.action(), n.visits(), n.q()))
+        .collect();
     assert_eq!(after, grandchildren);
     // The kept tree goes on searching like any other.
     tree.search(&mut HashEval, 500, 4);
@@ -294,7 +360,10 @@ fn policy_target_and_principal_variation() {
     tree.policy_target(&mut target);
     assert!((target.iter().sum::<f32>() - 1.0).abs() < 1e-5);
     let stats = tree.root_stats();
-    assert_eq!(stats.iter().map(|s| s.visits).sum::<u32>() + 1, tree.root_visits());
+    assert_eq!(
+        stats.iter().map(|s| s.visits).sum::<u32>() + 1,
+        tree.root_visits()
+    );
     for s in &stats {
         assert!((target[s.index] - s.visits as f32 / 999.0).abs() < 1e-5);
     }

@@ -41,7 +41,11 @@ fn allocations_during(f: impl FnOnce()) -> u64 {
 }
 
 fn check<E: Evaluator<Connect4>>(eval: &mut E, vl: VirtualLoss, k: usize) {
-    let cfg = SearchConfig { virtual_loss: vl, dirichlet_epsilon: 0.25, ..SearchConfig::default() };
+    let cfg = SearchConfig {
+        virtual_loss: vl,
+        dirichlet_epsilon: 0.25,
+        ..SearchConfig::default()
+    };
     let mut tree = Tree::with_capacity(Connect4::new(), cfg, 200_000);
     // Warm-up: the driver's leaf and path buffers reach their size.
     tree.search(eval, 2000, k);
@@ -63,8 +67,14 @@ fn check<E: Evaluator<Connect4>>(eval: &mut E, vl: VirtualLoss, k: usize) {
             tree.search(eval, 5000, k);
         }
     });
-    assert_eq!(searches, 0, "{vl:?} k={k}: {searches} allocations in 20000 simulations");
-    assert!(n <= 1, "{vl:?} k={k}: {n} allocations over {moves} moves with reuse");
+    assert_eq!(
+        searches, 0,
+        "{vl:?} k={k}: {searches} allocations in 20000 simulations"
+    );
+    assert!(
+        n <= 1,
+        "{vl:?} k={k}: {n} allocations over {moves} moves with reuse"
+    );
 }
 
 #[test]

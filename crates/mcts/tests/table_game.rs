@@ -14,10 +14,18 @@ struct Spec {
 }
 
 const fn inner(to_move: Player, children: &'static [usize]) -> Spec {
-    Spec { to_move, children, result: None }
+    Spec {
+        to_move,
+        children,
+        result: None,
+    }
 }
 const fn leaf(result: Outcome) -> Spec {
-    Spec { to_move: Player::First, children: &[], result: Some(result) }
+    Spec {
+        to_move: Player::First,
+        children: &[],
+        result: Some(result),
+    }
 }
 
 use Player::{First, Second};
@@ -53,7 +61,11 @@ impl Game for Table {
     type Moves = ArrayVec<u8, 2>;
     const NAME: &'static str = "table";
     const NUM_ACTIONS: usize = 2;
-    const SHAPE: Shape = Shape { planes: 1, height: 1, width: 7 };
+    const SHAPE: Shape = Shape {
+        planes: 1,
+        height: 1,
+        width: 7,
+    };
     const MAX_GAME_LENGTH: usize = 2;
     const NOTATION: &'static str = "a slot digit 0-1";
 
@@ -98,7 +110,10 @@ impl Game for Table {
     fn parse_move_prefix(&self, text: &str) -> Result<(u8, usize), MoveError> {
         match text.as_bytes().first() {
             Some(d @ b'0'..=b'1') => Ok((d - b'0', 1)),
-            _ => Err(MoveError::Parse { text: text.into(), expected: Self::NOTATION }),
+            _ => Err(MoveError::Parse {
+                text: text.into(),
+                expected: Self::NOTATION,
+            }),
         }
     }
     fn write_move(&self, mv: u8, out: &mut dyn fmt::Write) -> fmt::Result {
@@ -115,11 +130,23 @@ fn table_game_passes_the_kit() {
 fn values_follow_the_player_across_a_pass() {
     for vl in [VirtualLoss::Loss(1.0), VirtualLoss::Visits(1.0)] {
         for k in [1, 4] {
-            let cfg = SearchConfig { virtual_loss: vl, ..SearchConfig::default() };
+            let cfg = SearchConfig {
+                virtual_loss: vl,
+                ..SearchConfig::default()
+            };
             let mut tree = Tree::new(Table::new(), cfg);
             tree.search(&mut Uniform, 400, k);
-            assert_eq!(tree.choose_move(0.0), Some(0), "{vl:?} k={k}: {:?}", tree.root_stats());
-            assert!(tree.root_value() > 0.8, "{vl:?} k={k}: root value {}", tree.root_value());
+            assert_eq!(
+                tree.choose_move(0.0),
+                Some(0),
+                "{vl:?} k={k}: {:?}",
+                tree.root_stats()
+            );
+            assert!(
+                tree.root_value() > 0.8,
+                "{vl:?} k={k}: root value {}",
+                tree.root_value()
+            );
             let stats = tree.root_stats();
             let b = stats.iter().find(|s| s.mv == 1).unwrap();
             assert!(b.q.abs() < 1e-6, "b leads to draws only: {b:?}");
@@ -127,7 +154,11 @@ fn values_follow_the_player_across_a_pass() {
             // the kept subtree's value keeps its sign.
             tree.advance(0);
             assert_eq!(tree.root().to_move(), First);
-            assert!(tree.root_value() > 0.8, "after advance: {}", tree.root_value());
+            assert!(
+                tree.root_value() > 0.8,
+                "after advance: {}",
+                tree.root_value()
+            );
             assert_eq!(tree.choose_move(0.0), Some(0));
         }
     }

@@ -191,7 +191,10 @@ pub struct MctsReport {
 pub fn mcts<G: Game>(args: &MctsArgs) -> MctsReport {
     use az_mcts::{Evaluator, Rollout, SearchConfig, Tree, Uniform};
     fn run<G: Game, E: Evaluator<G>>(args: &MctsArgs, eval: &mut E) -> MctsReport {
-        let config = SearchConfig { seed: args.seed, ..SearchConfig::default() };
+        let config = SearchConfig {
+            seed: args.seed,
+            ..SearchConfig::default()
+        };
         let capacity = (args.simulations as usize).saturating_mul(8).min(1 << 26);
         let mut tree = Tree::with_capacity(G::new(), config, capacity);
         // Warm-up outside the timing: page in the arena, settle the clock.
@@ -216,7 +219,9 @@ pub fn mcts<G: Game>(args: &MctsArgs) -> MctsReport {
                 tree.reset(G::new());
                 continue;
             }
-            let mv = tree.choose_move(0.0).expect("a searched root has a visited move");
+            let mv = tree
+                .choose_move(0.0)
+                .expect("a searched root has a visited move");
             tree.advance(mv);
             if tree.root().is_terminal() {
                 tree.reset(G::new());
