@@ -35,7 +35,7 @@ struct Request {
 
 /// The server is gone (all its threads ended); the batch comes back unanswered.
 #[derive(Debug)]
-pub struct Disconnected(pub Batch);
+pub struct Disconnected(pub Box<Batch>);
 
 impl std::fmt::Display for Disconnected {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -65,7 +65,7 @@ impl Client {
                 batch,
                 reply: reply.clone(),
             })
-            .map_err(|e| Disconnected(e.0.batch))
+            .map_err(|e| Disconnected(Box::new(e.0.batch)))
     }
 
     /// Sends `batch` and waits for its answer (a convenience; it makes a reply
