@@ -80,7 +80,7 @@ impl Client {
         self.send(batch, &tx)?;
         drop(tx);
         rx.recv()
-            .map_err(|_| Disconnected(Batch::new(input_len, num_actions, 0)))
+            .map_err(|_| Disconnected(Box::new(Batch::new(input_len, num_actions, 0))))
     }
 }
 
