@@ -102,7 +102,7 @@ struct RefNode {
 
 fn ref_simulate<G: Game>(node: &mut RefNode, pos: &G, cfg: &SearchConfig) -> f32 {
     // Returns the value for the player to move at `pos`.
-    let value = if let Some(o) = pos.outcome() {
+    if let Some(o) = pos.outcome() {
         o.value_for(pos.to_move())
     } else if node.children.is_empty() && node.visits == 0 {
         let mut policy = vec![0.0; G::NUM_ACTIONS];
@@ -157,8 +157,7 @@ fn ref_simulate<G: Game>(node: &mut RefNode, pos: &G, cfg: &SearchConfig) -> f32
         child.visits += 1;
         child.value_sum += v_here;
         v_here
-    };
-    value
+    }
 }
 
 fn compare<G: Game>(tree: &Tree<G>, index: usize, r: &RefNode, path: &str) {
