@@ -53,18 +53,18 @@ pub struct Client {
 }
 
 impl Client {
-    /// Sends `batch`; its answer arrives on `reply` (which the caller keeps and
-    /// reuses). Does not block.
+    /// Sends `batch`; its answer arrives on `reply`. Does not block.
+    ///
+    /// Give each request a sender that nobody else keeps (a fresh `bounded(1)`
+    /// channel): if the server fails with the request, the sender is dropped and
+    /// the receiver sees a disconnection instead of waiting forever.
     ///
     /// # Errors
     /// [`Disconnected`] with the batch if the server has stopped.
-    pub fn send(&self, mut batch: Batch, reply: &Sender<Batch>) -> Result<(), Disconnected> {
+    pub fn send(&self, mut batch: Batch, reply: Sender<Batch>) -> Result<(), Disconnected> {
         batch.sent = Some(Instant::now());
         self.tx
-            .send(Request {
-                batch,
-                reply: reply.clone(),
-            })
+            .send(Request { batch, reply })
             .map_err(|e| Disconnected(Box::new(e.0.batch)))
     }
 
@@ -77,8 +77,7 @@ impl Client {
         let (tx, rx) = flume::bounded(1);
         let input_len = batch.input_len();
         let num_actions = batch.num_actions();
-        self.send(batch, &tx)?;
-        drop(tx);
+        self.send(batch, tx)?;
         rx.recv()
             .map_err(|_| Disconnected(Box::new(Batch::new(input_len, num_actions, 0))))
     }

@@ -73,13 +73,13 @@ fn batch_of(ids: impl Iterator<Item = f32>, tag: u64) -> Batch {
 }
 
 fn client_loop(client: Client, c: u64, rounds: u64) -> u64 {
-    let (tx, rx) = flume::bounded(1);
     let mut answered = 0;
     for seq in 0..rounds {
+        let (tx, rx) = flume::bounded(1);
         let len = 1 + (seq * 7 + c) % 40;
         let base = (c * 100_000 + seq * 100) as f32;
         let b = batch_of((0..len).map(|r| base + r as f32), seq);
-        client.send(b, &tx).unwrap();
+        client.send(b, tx).unwrap();
         let back = rx.recv().unwrap();
         assert_eq!(back.tag, seq, "client {c}: answers out of order");
         assert_eq!(back.len() as u64, len);
@@ -183,7 +183,7 @@ fn clients_leaving_with_requests_in_flight_stop_the_server_cleanly() {
         for i in 0..20 {
             let (tx, rx) = flume::bounded(1);
             client
-                .send(batch_of([i as f32].into_iter(), i), &tx)
+                .send(batch_of([i as f32].into_iter(), i), tx)
                 .unwrap();
             drop(rx);
         }

@@ -1,0 +1,62 @@
+//! A finished self-play game, as it goes to the replay buffer.
+
+use az_game::{Game, Outcome, Player};
+
+/// One self-play game: the moves, the search's policy target and value at every
+/// ply, and how it ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GameRecord<G: Game> {
+    /// Moves from the initial position.
+    pub moves: Vec<G::Move>,
+    /// `moves.len() × NUM_ACTIONS` visit distributions, one row per ply.
+    pub policies: Vec<f32>,
+    /// Root value for the player to move, per ply.
+    pub root_values: Vec<f32>,
+    /// The result: by the rules, or by resignation.
+    pub outcome: Outcome,
+    /// The player who resigned, if the game ended so.
+    pub resigned: Option<Player>,
+    /// This game was chosen never to resign (the false-resignation check).
+    pub resign_disabled: bool,
+    /// In a game that never resigns: who would have resigned first, had it been allowed.
+    pub would_have_resigned: Option<Player>,
+    /// Worker that played it.
+    pub worker: usize,
+    /// Per-worker game number.
+    pub game_index: u64,
+}
+
+impl<G: Game> GameRecord<G> {
+    /// Number of moves.
+    pub fn len(&self) -> usize {
+        self.moves.len()
+    }
+
+    /// Whether no move was played.
+    pub fn is_empty(&self) -> bool {
+        self.moves.is_empty()
+    }
+
+    /// Policy target of ply `i`.
+    pub fn policy(&self, i: usize) -> &[f32] {
+        &self.policies[i * G::NUM_ACTIONS..(i + 1) * G::NUM_ACTIONS]
+    }
+
+    /// The positions before each move, with the value target for the player to move.
+    pub fn positions(&self) -> impl Iterator<Item = (G, f32)> + '_ {
+        let mut position = G::new();
+        self.moves.iter().map(move |&mv| {
+            let here = position.clone();
+            position.apply_unchecked(mv);
+            let z = self.outcome.value_for(here.to_move());
+            (here, z)
+        })
+    }
+
+    /// For a game that never resigned: whether the player who would have resigned
+    /// went on to win or draw (a false resignation).
+    pub fn false_resignation(&self) -> Option<bool> {
+        let p = self.would_have_resigned?;
+        Some(self.outcome != Outcome::Win(p.other()))
+    }
+}
