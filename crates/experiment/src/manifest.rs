@@ -1,0 +1,325 @@
+//! The manifest as written: TOML sections with defaults. Unknown keys are errors.
+//! Every default is listed in docs/MANIFEST.md.
+
+use serde::{Deserialize, Serialize};
+
+/// A whole experiment manifest.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Manifest {
+    /// `[game]`
+    pub game: GameSection,
+    /// `[run]`
+    pub run: RunSection,
+    /// `[mcts]`
+    pub mcts: MctsSection,
+    /// `[selfplay]`
+    pub selfplay: SelfPlaySection,
+    /// `[inference]`
+    pub inference: InferenceSection,
+    /// `[model]`
+    pub model: ModelSection,
+    /// `[train]`
+    pub train: TrainSection,
+    /// `[replay]`
+    pub replay: ReplaySection,
+    /// `[eval]`
+    pub eval: EvalSection,
+}
+
+/// `[game]`: which game.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GameSection {
+    /// Registered game name (`az list`). Required.
+    pub name: String,
+}
+
+/// `[run]`: seed and limits.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunSection {
+    /// Seed of everything random.
+    pub seed: u64,
+    /// Stop after this many seconds (absent: no limit).
+    pub max_seconds: Option<u64>,
+    /// Stop after this many training steps (absent: no limit).
+    pub max_steps: Option<u64>,
+}
+
+impl Default for RunSection {
+    fn default() -> Self {
+        RunSection {
+            seed: 0,
+            max_seconds: None,
+            max_steps: None,
+        }
+    }
+}
+
+/// First-play urgency as written: `{ absolute = 0.0 }` or `{ reduction = 0.25 }`.
+#[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum FpuSpec {
+    /// A fixed value for unvisited children.
+    Absolute(f32),
+    /// The parent's value minus this.
+    Reduction(f32),
+}
+
+/// Form of virtual loss.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VirtualLossForm {
+    /// Pending visits count as losses.
+    Loss,
+    /// Pending visits count as visits only (lc0).
+    Visits,
+}
+
+/// `[mcts]`: the search.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MctsSection {
+    /// Simulations per move.
+    pub simulations: u32,
+    /// `c_init` of the exploration rate.
+    pub c_puct: f32,
+    /// `c_base` of the exploration rate.
+    pub c_puct_base: f32,
+    /// First-play urgency.
+    pub fpu: FpuSpec,
+    /// Magnitude of virtual loss.
+    pub virtual_loss: f32,
+    /// Form of virtual loss.
+    pub virtual_loss_form: VirtualLossForm,
+    /// Dirichlet noise concentration at the root.
+    pub dirichlet_alpha: f32,
+    /// Share of the root priors replaced by noise in self-play.
+    pub dirichlet_epsilon: f32,
+    /// Moves played with temperature 1 (then 0).
+    pub temperature_moves: usize,
+    /// Keep the chosen subtree between moves.
+    pub tree_reuse: bool,
+}
+
+impl Default for MctsSection {
+    fn default() -> Self {
+        MctsSection {
+            simulations: 200,
+            c_puct: 1.25,
+            c_puct_base: 19652.0,
+            fpu: FpuSpec::Absolute(0.0),
+            virtual_loss: 1.0,
+            virtual_loss_form: VirtualLossForm::Loss,
+            dirichlet_alpha: 0.3,
+            dirichlet_epsilon: 0.25,
+            temperature_moves: 8,
+            tree_reuse: true,
+        }
+    }
+}
+
+/// `[selfplay]`: parallel games and searches.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SelfPlaySection {
+    /// Games in flight over all workers.
+    pub parallel_games: usize,
+    /// Leaves gathered per game per round (virtual loss).
+    pub searches_per_game: usize,
+    /// Worker threads.
+    pub workers: usize,
+    /// Groups per worker that alternate with the network.
+    pub groups: usize,
+    /// Resign below this root value (absent: never resign).
+    pub resign_threshold: Option<f32>,
+    /// Share of games that never resign (false-resignation check).
+    pub resign_check_share: f32,
+}
+
+impl Default for SelfPlaySection {
+    fn default() -> Self {
+        SelfPlaySection {
+            parallel_games: 64,
+            searches_per_game: 4,
+            workers: 1,
+            groups: 2,
+            resign_threshold: None,
+            resign_check_share: 0.1,
+        }
+    }
+}
+
+/// `[inference]`: the batched server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InferenceSection {
+    /// Largest batch.
+    pub max_batch: usize,
+    /// Microseconds a batch waits for more requests.
+    pub deadline_us: u64,
+    /// Evaluation cache entries (0 = off).
+    pub cache_size: usize,
+    /// Server threads.
+    pub threads: usize,
+}
+
+impl Default for InferenceSection {
+    fn default() -> Self {
+        InferenceSection {
+            max_batch: 128,
+            deadline_us: 2000,
+            cache_size: 0,
+            threads: 1,
+        }
+    }
+}
+
+/// Where the network runs.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceSpec {
+    /// The CPU (Burn's flex backend).
+    Cpu,
+    /// An NVIDIA GPU (needs az built with `--features cuda`).
+    Cuda,
+}
+
+/// `[model]`: the network.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelSection {
+    /// Device.
+    pub device: DeviceSpec,
+    /// Residual blocks.
+    pub blocks: usize,
+    /// Channels of every convolution.
+    pub channels: usize,
+    /// Hidden units of the value head.
+    pub value_hidden: usize,
+}
+
+impl Default for ModelSection {
+    fn default() -> Self {
+        ModelSection {
+            device: DeviceSpec::Cpu,
+            blocks: 3,
+            channels: 32,
+            value_hidden: 64,
+        }
+    }
+}
+
+/// Optimiser.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OptimizerSpec {
+    /// SGD with momentum.
+    Sgd,
+    /// AdamW.
+    Adamw,
+}
+
+/// Learning-rate schedule.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleSpec {
+    /// Constant after the warm-up.
+    Constant,
+    /// Multiplied by `lr_step_factor` every `lr_step_every` steps.
+    Step,
+    /// Cosine decay to 0 over `run.max_steps` after the warm-up.
+    Cosine,
+}
+
+/// `[train]`: the learner.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainSection {
+    /// Positions per training step.
+    pub batch_size: usize,
+    /// Optimiser.
+    pub optimizer: OptimizerSpec,
+    /// Peak learning rate.
+    pub learning_rate: f64,
+    /// Learning-rate schedule.
+    pub lr_schedule: ScheduleSpec,
+    /// Linear warm-up steps.
+    pub lr_warmup_steps: u64,
+    /// Steps between decays of the step schedule.
+    pub lr_step_every: u64,
+    /// Factor of each decay of the step schedule.
+    pub lr_step_factor: f64,
+    /// SGD momentum.
+    pub momentum: f64,
+    /// L2 weight decay.
+    pub weight_decay: f64,
+    /// Training samples per new self-play position.
+    pub train_ratio: f64,
+    /// Steps between checkpoints.
+    pub checkpoint_every: u64,
+    /// Checkpoints kept.
+    pub keep_checkpoints: usize,
+    /// Steps between publishing weights to self-play.
+    pub publish_every: u64,
+    /// Positions in the replay buffer before training starts.
+    pub min_replay: usize,
+}
+
+impl Default for TrainSection {
+    fn default() -> Self {
+        TrainSection {
+            batch_size: 256,
+            optimizer: OptimizerSpec::Adamw,
+            learning_rate: 1e-3,
+            lr_schedule: ScheduleSpec::Constant,
+            lr_warmup_steps: 0,
+            lr_step_every: 10_000,
+            lr_step_factor: 0.1,
+            momentum: 0.9,
+            weight_decay: 1e-4,
+            train_ratio: 4.0,
+            checkpoint_every: 500,
+            keep_checkpoints: 3,
+            publish_every: 50,
+            min_replay: 2000,
+        }
+    }
+}
+
+/// `[replay]`: the sample window.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReplaySection {
+    /// Positions kept (the most recent).
+    pub capacity: usize,
+}
+
+impl Default for ReplaySection {
+    fn default() -> Self {
+        ReplaySection { capacity: 100_000 }
+    }
+}
+
+/// `[eval]`: arena games during the run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvalSection {
+    /// Opponents: `random`, `perfect`, `mcts:N` (rollout MCTS with N simulations).
+    pub opponents: Vec<String>,
+    /// Games per opponent per evaluation (half with each colour).
+    pub games: usize,
+    /// Training steps between evaluations (0 = never).
+    pub every: u64,
+}
+
+impl Default for EvalSection {
+    fn default() -> Self {
+        EvalSection {
+            opponents: vec!["random".to_owned()],
+            games: 20,
+            every: 1000,
+        }
+    }
+}

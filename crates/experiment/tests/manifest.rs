@@ -1,0 +1,107 @@
+use az_experiment::{DeviceSpec, Experiment, FpuSpec, ManifestError};
+use std::path::Path;
+
+const GAMES: &[&str] = &["tictactoe", "connect4"];
+
+fn load(text: &str, overrides: &[&str]) -> Result<Experiment, ManifestError> {
+    let o: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+    Experiment::from_toml(text, Path::new("exp/test.toml"), &o, GAMES)
+}
+
+fn err(text: &str) -> String {
+    load(text, &[]).unwrap_err().to_string()
+}
+
+#[test]
+fn minimal_manifest_gets_the_defaults() {
+    let e = load("[game]\nname = \"connect4\"\n", &[]).unwrap();
+    assert_eq!(e.name, "test");
+    assert_eq!(e.manifest.mcts.simulations, 200);
+    assert_eq!(e.manifest.model.device, DeviceSpec::Cpu);
+    assert_eq!(e.selfplay_config().simulations, 200);
+    assert_eq!(e.server_config().max_batch, 128);
+}
+
+#[test]
+fn written_out_manifest_reads_back_equal() {
+    let e = load(
+        "[game]\nname = \"tictactoe\"\n[mcts]\nfpu = { reduction = 0.3 }\n",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(e.manifest.mcts.fpu, FpuSpec::Reduction(0.3));
+    let again = load(&e.to_toml(), &[]).unwrap();
+    assert_eq!(again.manifest, e.manifest);
+}
+
+#[test]
+fn errors_name_file_key_value_and_what_is_allowed() {
+    let e = err("[game]\nname = \"connect4\"\n[mcts]\nsimulations = 0\n");
+    assert!(
+        e.contains("exp/test.toml")
+            && e.contains("`mcts.simulations` = 0")
+            && e.contains("from 1 to"),
+        "{e}"
+    );
+    let e = err("[game]\nname = \"chess\"\n");
+    assert!(
+        e.contains("`game.name` = \"chess\"") && e.contains("tictactoe, connect4"),
+        "{e}"
+    );
+    let e = err("[mcts]\nsimulations = 10\n");
+    assert!(e.contains("game.name") && e.contains("(missing)"), "{e}");
+    let e = err("[game]\nname = \"connect4\"\n[mcts]\nsimulatons = 10\n");
+    assert!(
+        e.contains("exp/test.toml") && e.contains("simulatons") && e.contains("simulations"),
+        "{e}"
+    );
+    let e = err("[game]\nname = \"connect4\"\n[selfplay]\nparallel_games = \"many\"\n");
+    assert!(e.contains("parallel_games"), "{e}");
+    let e = err("[game]\nname = \"connect4\"\n[model]\ndevice = \"tpu\"\n");
+    assert!(
+        e.contains("tpu") && e.contains("cpu") && e.contains("cuda"),
+        "{e}"
+    );
+    let e = err("[game]\nname = \"connect4\"\n[eval]\nopponents = [\"mcts:x\"]\n");
+    assert!(
+        e.contains("eval.opponents[0]") && e.contains("mcts:N"),
+        "{e}"
+    );
+    let e = err("[game]\nname = \"connect4\"\n[selfplay]\nparallel_games = 2\nworkers = 4\n");
+    assert!(
+        e.contains("selfplay.workers") && e.contains("parallel_games = 2"),
+        "{e}"
+    );
+    let e = err("[game]\nname = \"connect4\"\n[train]\nlr_schedule = \"cosine\"\n");
+    assert!(e.contains("run.max_steps"), "{e}");
+    let e = err("this is not toml");
+    assert!(e.contains("exp/test.toml"), "{e}");
+}
+
+#[test]
+fn overrides_apply_before_checking() {
+    let base = "[game]\nname = \"connect4\"\n";
+    let e = load(
+        base,
+        &[
+            "mcts.simulations=800",
+            "model.device=cuda",
+            "run.max_seconds = 60",
+        ],
+    )
+    .unwrap();
+    assert_eq!(e.manifest.mcts.simulations, 800);
+    assert_eq!(e.manifest.model.device, DeviceSpec::Cuda);
+    assert_eq!(e.manifest.run.max_seconds, Some(60));
+    let e = load(base, &["game.name=tictactoe"]).unwrap();
+    assert_eq!(e.manifest.game.name, "tictactoe");
+    for (bad, needle) in [
+        ("mcts.simulations", "section.key=value"),
+        ("simulations=3", "section.key"),
+        ("mcts.simulations=-5", "mcts.simulations"),
+        ("game=3", "section.key"),
+    ] {
+        let e = load(base, &[bad]).unwrap_err().to_string();
+        assert!(e.contains(needle), "{bad}: {e}");
+    }
+}
