@@ -36,7 +36,7 @@ pub struct GameSection {
 }
 
 /// `[run]`: seed and limits.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RunSection {
     /// Seed of everything random.
