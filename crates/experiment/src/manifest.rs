@@ -47,16 +47,6 @@ pub struct RunSection {
     pub max_steps: Option<u64>,
 }
 
-impl Default for RunSection {
-    fn default() -> Self {
-        RunSection {
-            seed: 0,
-            max_seconds: None,
-            max_steps: None,
-        }
-    }
-}
-
 /// First-play urgency as written: `{ absolute = 0.0 }` or `{ reduction = 0.25 }`.
 #[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
