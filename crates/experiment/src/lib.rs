@@ -136,6 +136,7 @@ impl Experiment {
             max_batch: i.max_batch,
             deadline: Duration::from_micros(i.deadline_us),
             threads: i.threads,
+            max_outstanding: self.manifest.selfplay.workers * self.manifest.selfplay.groups,
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::{Batch, BatchModel, ServerStats};
 use flume::{Receiver, RecvTimeoutError, Sender, TryRecvError};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -16,6 +16,10 @@ pub struct ServerConfig {
     pub deadline: Duration,
     /// Server threads; two or more keep a batch in flight while another is packed.
     pub threads: usize,
+    /// The most requests clients can have in flight at once (self-play: workers ×
+    /// groups), or 0 if unknown. Once the server holds that many, nothing more can
+    /// come, so it runs the batch at once instead of waiting for the deadline.
+    pub max_outstanding: usize,
 }
 
 impl Default for ServerConfig {
@@ -24,6 +28,7 @@ impl Default for ServerConfig {
             max_batch: 256,
             deadline: Duration::from_millis(2),
             threads: 1,
+            max_outstanding: 0,
         }
     }
 }
@@ -147,6 +152,8 @@ impl<M: BatchModel> Server<M> {
         });
         let mut threads = Vec::new();
         let mut stats = Vec::new();
+        let taken = Arc::new(AtomicUsize::new(0));
+        let flushes = Arc::new(AtomicU64::new(0));
         for i in 0..config.threads {
             let s = Arc::new(Mutex::new(ServerStats {
                 max_batch: config.max_batch,
@@ -154,7 +161,13 @@ impl<M: BatchModel> Server<M> {
                 ..ServerStats::default()
             }));
             stats.push(Arc::clone(&s));
-            let worker = ServerThread::new(rx.clone(), Arc::clone(&slot), config.clone(), s);
+            let worker = ServerThread::new(
+                rx.clone(),
+                (Arc::clone(&taken), Arc::clone(&flushes)),
+                Arc::clone(&slot),
+                config.clone(),
+                s,
+            );
             let handle = std::thread::Builder::new()
                 .name(format!("az-infer-{i}"))
                 .spawn(move || worker.run())
@@ -212,6 +225,10 @@ impl<M: BatchModel> Server<M> {
 
 struct ServerThread<M> {
     rx: Receiver<Request>,
+    /// Requests taken off the channel by any server thread and not yet answered.
+    taken: Arc<AtomicUsize>,
+    /// Bumped when a thread finds every outstanding request held: all threads flush.
+    flushes: Arc<AtomicU64>,
     slot: Arc<Slot<M>>,
     config: ServerConfig,
     shared_stats: Arc<Mutex<ServerStats>>,
@@ -220,12 +237,15 @@ struct ServerThread<M> {
 impl<M: BatchModel> ServerThread<M> {
     fn new(
         rx: Receiver<Request>,
+        (taken, flushes): (Arc<AtomicUsize>, Arc<AtomicU64>),
         slot: Arc<Slot<M>>,
         config: ServerConfig,
         stats: Arc<Mutex<ServerStats>>,
     ) -> Self {
         ServerThread {
             rx,
+            taken,
+            flushes,
             slot,
             config,
             shared_stats: stats,
@@ -254,10 +274,17 @@ impl<M: BatchModel> ServerThread<M> {
         let mut local = ServerStats::default();
         loop {
             let t0 = Instant::now();
+            // Read before taking a request: a flush-all by another thread after this
+            // point is seen (read later, one that happened while this thread took its
+            // first request could be missed, and that request would wait the deadline).
+            let epoch = self.flushes.load(Ordering::Acquire);
             let first = match held.take() {
                 Some(r) => r,
                 None => match self.rx.recv() {
-                    Ok(r) => r,
+                    Ok(r) => {
+                        self.taken.fetch_add(1, Ordering::AcqRel);
+                        r
+                    }
                     Err(_) => return, // every client is gone: stop
                 },
             };
@@ -266,23 +293,42 @@ impl<M: BatchModel> ServerThread<M> {
             let deadline = first.batch.sent.unwrap_or(t1) + self.config.deadline;
             let mut total = first.batch.len();
             requests.push(first);
+            let outstanding = self.config.max_outstanding;
+            // With several threads another one may take the last request: look again
+            // every 100 µs instead of sleeping to the deadline.
+            let slice =
+                (self.config.threads > 1 && outstanding > 0).then(|| Duration::from_micros(100));
             while total < max {
                 let next = match self.rx.try_recv() {
-                    Ok(r) => Ok(r),
-                    Err(TryRecvError::Empty) => self.rx.recv_deadline(deadline),
-                    Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
+                    Ok(r) => Some(r),
+                    Err(TryRecvError::Disconnected) => break,
+                    Err(TryRecvError::Empty) => {
+                        if outstanding > 0 && self.taken.load(Ordering::Acquire) >= outstanding {
+                            // Every request that can exist is held by some thread: all
+                            // of them flush now (another may answer its part first, and
+                            // the count would then never be seen again).
+                            self.flushes.fetch_add(1, Ordering::AcqRel);
+                            break;
+                        }
+                        if self.flushes.load(Ordering::Acquire) != epoch {
+                            break; // another thread saw them all held
+                        }
+                        let wake = slice.map_or(deadline, |s| deadline.min(Instant::now() + s));
+                        match self.rx.recv_deadline(wake) {
+                            Ok(r) => Some(r),
+                            Err(RecvTimeoutError::Timeout) if Instant::now() < deadline => None,
+                            Err(_) => break, // deadline passed, or no client left: run what we have
+                        }
+                    }
                 };
-                match next {
-                    Ok(r) if total + r.batch.len() > max => {
-                        held = Some(r); // it opens the next batch
-                        break;
-                    }
-                    Ok(r) => {
-                        total += r.batch.len();
-                        requests.push(r);
-                    }
-                    Err(_) => break, // deadline passed, or no client left: run what we have
+                let Some(r) = next else { continue };
+                self.taken.fetch_add(1, Ordering::AcqRel);
+                if total + r.batch.len() > max {
+                    held = Some(r); // it opens the next batch
+                    break;
                 }
+                total += r.batch.len();
+                requests.push(r);
             }
             let t2 = Instant::now();
             local.collect += t2 - t1;
@@ -305,6 +351,7 @@ impl<M: BatchModel> ServerThread<M> {
             );
             let t3 = Instant::now();
             local.requests += requests.len() as u64;
+            self.taken.fetch_sub(requests.len(), Ordering::AcqRel);
             for r in requests.drain(..) {
                 let _ = r.reply.send(r.batch); // a client that left no longer wants it
             }

@@ -106,6 +106,7 @@ fn every_request_is_answered_once_by_the_right_rows() {
                 max_batch: 64,
                 deadline: Duration::from_millis(1),
                 threads,
+                max_outstanding: 0,
             };
             let (server, client) = Server::start(echo(), cfg);
             let handles: Vec<_> = (0..6)
@@ -136,6 +137,7 @@ fn oversized_requests_are_split_into_full_batches() {
             max_batch: 16,
             deadline: Duration::from_millis(1),
             threads: 1,
+            max_outstanding: 0,
         };
         let (server, client) = Server::start(echo(), cfg);
         let back = client
@@ -158,6 +160,7 @@ fn deadline_flushes_a_lone_client() {
             max_batch: 256,
             deadline,
             threads: 1,
+            max_outstanding: 0,
         };
         let (server, client) = Server::start(echo(), cfg);
         let t0 = Instant::now();
@@ -177,6 +180,7 @@ fn clients_leaving_with_requests_in_flight_stop_the_server_cleanly() {
             max_batch: 8,
             deadline: Duration::from_millis(5),
             threads: 2,
+            max_outstanding: 0,
         };
         let (server, client) = Server::start(echo(), cfg);
         // Send and leave without reading the answers; drop the reply receivers too.
@@ -207,6 +211,7 @@ fn a_failing_model_disconnects_clients_instead_of_hanging_them() {
             max_batch: 4,
             deadline: Duration::from_millis(1),
             threads: 1,
+            max_outstanding: 0,
         };
         let (server, client) = Server::start(model, cfg);
         let mut errors = 0;
@@ -235,6 +240,7 @@ fn published_weights_are_used_from_the_next_batch() {
             max_batch: 4,
             deadline: Duration::from_millis(1),
             threads: 2,
+            max_outstanding: 0,
         };
         let (server, client) = Server::start(echo(), cfg);
         let publisher = server.publisher();
@@ -276,4 +282,38 @@ fn published_weights_are_used_from_the_next_batch() {
         drop(client);
         assert!(server.join().unwrap().swaps >= 1);
     });
+}
+
+#[test]
+fn holding_every_outstanding_request_runs_the_batch_without_waiting() {
+    for threads in [1, 2] {
+        within(20, move || {
+            // A deadline of a minute: only the outstanding count can flush in time.
+            let cfg = ServerConfig {
+                max_batch: 64,
+                deadline: Duration::from_secs(60),
+                threads,
+                max_outstanding: 2,
+            };
+            let (server, client) = Server::start(echo(), cfg);
+            for round in 0..20 {
+                let (tx_a, rx_a) = flume::bounded(1);
+                let (tx_b, rx_b) = flume::bounded(1);
+                client
+                    .send(batch_of([1.0, 2.0].into_iter(), round), tx_a)
+                    .unwrap();
+                client
+                    .send(batch_of([3.0].into_iter(), round), tx_b)
+                    .unwrap();
+                assert_eq!(rx_a.recv().unwrap().output(1).1, 2.0);
+                assert_eq!(rx_b.recv().unwrap().output(0).1, 3.0);
+            }
+            drop(client);
+            let stats = server.join().unwrap();
+            assert_eq!(stats.requests, 40);
+            if threads == 1 {
+                assert_eq!(stats.histogram[3], 20, "both requests in one batch");
+            }
+        });
+    }
 }

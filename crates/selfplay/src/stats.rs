@@ -168,3 +168,36 @@ impl TimeSplit {
         }
     }
 }
+
+impl WorkerStats {
+    /// The change from `earlier` to `self`, for measuring an interval.
+    pub fn since(&self, earlier: &WorkerStats) -> WorkerStats {
+        let t = &self.time;
+        let e = &earlier.time;
+        WorkerStats {
+            workers: self.workers,
+            games: self.games - earlier.games,
+            moves: self.moves - earlier.moves,
+            evaluations: self.evaluations - earlier.evaluations,
+            cache_hits: self.cache_hits - earlier.cache_hits,
+            cache_lookups: self.cache_lookups - earlier.cache_lookups,
+            terminals: self.terminals - earlier.terminals,
+            collisions: self.collisions - earlier.collisions,
+            requests: self.requests - earlier.requests,
+            resignations: self.resignations - earlier.resignations,
+            resign_checks: self.resign_checks - earlier.resign_checks,
+            false_resignations: self.false_resignations - earlier.false_resignations,
+            game_length_sum: self.game_length_sum - earlier.game_length_sum,
+            time: WorkerTimes {
+                gather: t.gather - e.gather,
+                encode: t.encode - e.encode,
+                cache: t.cache - e.cache,
+                send: t.send - e.send,
+                wait: t.wait - e.wait,
+                apply: t.apply - e.apply,
+                play: t.play - e.play,
+                record: t.record - e.record,
+            },
+        }
+    }
+}

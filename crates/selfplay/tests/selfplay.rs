@@ -103,6 +103,7 @@ fn play<M: BatchModel>(
         max_batch: 32,
         deadline: Duration::from_millis(1),
         threads: 2,
+        max_outstanding: 0,
     };
     let (server, client) = Server::start(m, server_cfg);
     let (tx, rx) = flume::unbounded();
