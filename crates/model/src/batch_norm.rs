@@ -1,0 +1,65 @@
+//! Batch norm with per-channel factors laid out as contiguous rows.
+//!
+//! Burn's stock layer broadcasts `[1, C, 1, 1]` against `[N, C, H, W]`, which the
+//! flex CPU backend runs through a strided scalar path (about a fifth of the
+//! convolutions' speed, ../shared/notes/burn-cpu.md). Here the per-channel scale
+//! and shift are expanded to one `[1, C·H·W]` row and applied to `[N, C·H·W]`: a
+//! plain row broadcast. Same parameters and running statistics as the stock
+//! layer (biased running variance, Burn's momentum convention), checked equal in
+//! tests.
+
+use burn::nn::BatchNorm;
+use burn::tensor::Tensor;
+
+/// Batch norm of `x` with `bn`'s parameters: batch statistics (and a running
+/// statistics update) when the device records gradients and the layer trains,
+/// running statistics otherwise.
+///
+/// # Shapes
+/// `x: [n, c, h, w]` → `[n, c, h, w]`
+pub fn forward(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
+    if x.device().is_autodiff() && bn.training.is_enabled() {
+        train(bn, x)
+    } else {
+        let (scale, shift) = inference_factors(bn);
+        apply_rows(x, scale, shift)
+    }
+}
+
+/// `scale = γ / sqrt(running_var + ε)`, `shift = β − running_mean · scale`, per channel.
+pub fn inference_factors(bn: &BatchNorm) -> (Tensor<1>, Tensor<1>) {
+    let mean = bn.running_mean.value();
+    let var = bn.running_var.value();
+    let scale = bn.gamma.val() / (var + bn.epsilon).sqrt(); // [c]
+    let shift = bn.beta.val() - mean * scale.clone(); // [c]
+    (scale, shift)
+}
+
+/// `x · scale + shift` with per-channel factors as contiguous rows.
+fn apply_rows(x: Tensor<4>, scale: Tensor<1>, shift: Tensor<1>) -> Tensor<4> {
+    let [n, c, h, w] = x.dims();
+    let hw = h * w;
+    let row = |t: Tensor<1>| t.reshape([c, 1]).repeat_dim(1, hw).reshape([1, c * hw]); // [1, c·hw]
+    (x.reshape([n, c * hw]) * row(scale) + row(shift)).reshape([n, c, h, w])
+}
+
+fn train(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
+    let [n, c, h, w] = x.dims();
+    let x3 = x.clone().reshape([n, c, h * w]);
+    let mean = x3.clone().mean_dim(2).mean_dim(0).reshape([c]); // [c]
+    let mean_sq = (x3.clone() * x3).mean_dim(2).mean_dim(0).reshape([c]); // [c]
+    let var = (mean_sq - mean.clone() * mean.clone()).clamp_min(0.0); // biased, [c]
+
+    let m = bn.momentum;
+    let device = x.device();
+    let running_mean = bn.running_mean.value_sync().to_device(&device);
+    let running_var = bn.running_var.value_sync().to_device(&device);
+    bn.running_mean
+        .update((running_mean * (1.0 - m) + mean.clone().detach() * m).detach());
+    bn.running_var
+        .update((running_var * (1.0 - m) + var.clone().detach() * m).detach());
+
+    let scale = bn.gamma.val() / (var + bn.epsilon).sqrt(); // [c]
+    let shift = bn.beta.val() - mean * scale.clone(); // [c]
+    apply_rows(x, scale, shift)
+}
