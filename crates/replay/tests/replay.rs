@@ -1,0 +1,212 @@
+use az_connect4::Connect4;
+use az_game::{Game, Outcome};
+use az_replay::{ReplayBuffer, ReplayError, ReplayStore, TrainBatch, decode_chunk, encode_chunk};
+use az_selfplay::GameRecord;
+use az_tictactoe::TicTacToe;
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
+use std::path::Path;
+
+fn random_game<G: Game>(rng: &mut SmallRng, index: u64) -> GameRecord<G> {
+    let mut p = G::new();
+    let (mut moves, mut policies, mut root_values) = (Vec::new(), Vec::new(), Vec::new());
+    while !p.is_terminal() {
+        let legal = p.legal_moves();
+        let mut row = vec![0.0; G::NUM_ACTIONS];
+        for &m in legal.iter() {
+            row[p.move_index(m)] = rng.random::<f32>() + 0.01;
+        }
+        let s: f32 = row.iter().sum();
+        policies.extend(row.iter().map(|x| x / s));
+        root_values.push(rng.random::<f32>() * 2.0 - 1.0);
+        let mv = legal[rng.random_range(0..legal.len())];
+        moves.push(mv);
+        p.apply_unchecked(mv);
+    }
+    GameRecord {
+        moves,
+        policies,
+        root_values,
+        outcome: p.outcome().unwrap(),
+        resigned: None,
+        resign_disabled: index % 3 == 0,
+        would_have_resigned: None,
+        worker: 0,
+        game_index: index,
+    }
+}
+
+fn games<G: Game>(n: u64, seed: u64) -> Vec<GameRecord<G>> {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    (0..n).map(|i| random_game(&mut rng, i)).collect()
+}
+
+#[test]
+fn chunks_round_trip() {
+    let gs = games::<Connect4>(20, 1);
+    let bytes = encode_chunk(&gs);
+    let back = decode_chunk::<Connect4>(&bytes, Path::new("c.azr")).unwrap();
+    assert_eq!(back.len(), gs.len());
+    for (a, b) in gs.iter().zip(&back) {
+        assert_eq!(
+            (&a.moves, &a.policies, &a.root_values, a.outcome),
+            (&b.moves, &b.policies, &b.root_values, b.outcome)
+        );
+        assert_eq!(a.resign_disabled, b.resign_disabled);
+    }
+}
+
+#[test]
+fn truncated_or_damaged_chunks_are_refused_with_the_file_name() {
+    let bytes = encode_chunk(&games::<TicTacToe>(3, 2));
+    let path = Path::new("runs/x/replay/chunk-7.azr");
+    for cut in 0..bytes.len() {
+        let e = decode_chunk::<TicTacToe>(&bytes[..cut], path).unwrap_err();
+        assert!(
+            matches!(e, ReplayError::Corrupt { .. }) && e.to_string().contains("chunk-7.azr"),
+            "{e}"
+        );
+    }
+    let mut rng = SmallRng::seed_from_u64(3);
+    for _ in 0..300 {
+        let mut bad = bytes.clone();
+        let i = rng.random_range(0..bad.len());
+        bad[i] ^= 1 << rng.random_range(0..8);
+        assert!(decode_chunk::<TicTacToe>(&bad, path).is_err());
+    }
+    let e = decode_chunk::<Connect4>(&bytes, path)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("tictactoe") && e.contains("connect4"), "{e}");
+}
+
+#[test]
+fn window_keeps_the_most_recent_positions() {
+    let mut b = ReplayBuffer::<TicTacToe>::new(10);
+    let p = TicTacToe::new();
+    for i in 0..25 {
+        b.push(p, &[0.0; 9], i as f32);
+    }
+    assert_eq!((b.len(), b.added()), (10, 25));
+    let values: Vec<f32> = (0..10).map(|i| b.get(i).2).collect();
+    assert_eq!(values, (15..25).map(|v| v as f32).collect::<Vec<_>>());
+}
+
+#[test]
+fn store_persists_and_resumes_the_window() {
+    let dir = std::env::temp_dir().join(format!("az-replay-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let capacity = 60;
+    let mut buffer = ReplayBuffer::<TicTacToe>::new(capacity);
+    let mut store = ReplayStore::open(&dir, &mut buffer).unwrap();
+    for (k, g) in games::<TicTacToe>(40, 4).into_iter().enumerate() {
+        buffer.add_game(&g);
+        store.push(g);
+        if k % 5 == 4 {
+            store.flush(capacity).unwrap();
+        }
+    }
+    std::fs::write(dir.join("chunk-0000000099.tmp"), b"half a write").unwrap();
+    let kept = store.chunk_count();
+    assert!(
+        kept < 8,
+        "old chunks beyond the window are deleted ({kept} left)"
+    );
+    let mut again = ReplayBuffer::<TicTacToe>::new(capacity);
+    let store2 = ReplayStore::open(&dir, &mut again).unwrap();
+    assert_eq!(store2.chunk_count(), kept);
+    assert!(!dir.join("chunk-0000000099.tmp").exists());
+    assert_eq!(again.len(), buffer.len());
+    for i in 0..buffer.len() {
+        let (a, b) = (buffer.get(i), again.get(i));
+        assert_eq!((a.0, a.1, a.2), (b.0, b.1, b.2), "position {i}");
+    }
+    // A damaged chunk stops the resume with its name.
+    let first = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let len = std::fs::metadata(&first).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&first)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    let e = ReplayStore::open(&dir, &mut ReplayBuffer::<TicTacToe>::new(capacity)).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains(&first.file_name().unwrap().to_string_lossy().to_string()),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn sampling_is_uniform() {
+    let n = 50;
+    let mut b = ReplayBuffer::<TicTacToe>::new(n);
+    for i in 0..n {
+        b.push(TicTacToe::new(), &[1.0 / 9.0; 9], i as f32);
+    }
+    let mut rng = SmallRng::seed_from_u64(5);
+    let mut batch = TrainBatch::default();
+    let draws = 50_000;
+    b.sample(draws, &mut rng, &mut batch);
+    let mut counts = vec![0u32; n];
+    for v in &batch.values {
+        counts[*v as usize] += 1;
+    }
+    let expected = draws as f64 / n as f64;
+    let chi2: f64 = counts
+        .iter()
+        .map(|&c| (c as f64 - expected).powi(2) / expected)
+        .sum();
+    // 49 degrees of freedom: the 0.999 quantile is 85.35.
+    assert!(chi2 < 85.35, "chi2 = {chi2}");
+}
+
+#[test]
+fn augmentation_moves_board_mask_and_policy_together() {
+    // An asymmetric connect4 position with a policy that tells columns apart.
+    let p = Connect4::from_moves("1123").unwrap();
+    let policy: Vec<f32> = (0..7).map(|c| (c + 1) as f32 / 28.0).collect();
+    let mut b = ReplayBuffer::<Connect4>::new(4);
+    b.push(p, &policy, 0.5);
+    let mut rng = SmallRng::seed_from_u64(6);
+    let mut batch = TrainBatch::default();
+    b.sample(200, &mut rng, &mut batch);
+    let len = Connect4::SHAPE.len();
+    let mut seen = [0; 2];
+    for i in 0..batch.n {
+        let input = &batch.inputs[i * len..(i + 1) * len];
+        let pol = &batch.policies[i * 7..(i + 1) * 7];
+        let mask = &batch.masks[i * 7..(i + 1) * 7];
+        let sym = (0..2).find(|&s| {
+            let t = p.transformed(s);
+            let mut enc = vec![0.0; len];
+            t.encode(&mut enc);
+            enc == input
+        });
+        let s = sym.expect("the input is the position under one of its symmetries");
+        seen[s] += 1;
+        let t = p.transformed(s);
+        let sym_map = Connect4::symmetry(s);
+        for a in 0..7 {
+            assert_eq!(
+                pol[sym_map.actions[a] as usize], policy[a],
+                "policy follows the board"
+            );
+            let legal = t.index_move(a).is_some_and(|m| t.is_legal(m));
+            assert_eq!(mask[a] == 1.0, legal, "mask follows the board");
+        }
+        assert_eq!(batch.values[i], 0.5);
+    }
+    assert!(
+        seen[0] > 50 && seen[1] > 50,
+        "both symmetries drawn: {seen:?}"
+    );
+    assert_eq!(p.outcome(), None::<Outcome>);
+}
