@@ -54,10 +54,14 @@ fn train(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
     let device = x.device();
     let running_mean = bn.running_mean.value_sync().to_device(&device);
     let running_var = bn.running_var.value_sync().to_device(&device);
-    bn.running_mean
-        .update((running_mean * (1.0 - m) + mean.clone().detach() * m).detach());
-    bn.running_var
-        .update((running_var * (1.0 - m) + var.clone().detach() * m).detach());
+    // A batch with a NaN or infinity must not poison the running statistics: the
+    // trainer refuses that step, and the last good statistics stay.
+    let blend = |old: Tensor<1>, batch: Tensor<1>| {
+        let new = (old.clone() * (1.0 - m) + batch.detach() * m).detach();
+        new.clone().mask_where(new.is_finite().bool_not(), old)
+    };
+    bn.running_mean.update(blend(running_mean, mean.clone()));
+    bn.running_var.update(blend(running_var, var.clone()));
 
     let scale = bn.gamma.val() / (var + bn.epsilon).sqrt(); // [c]
     let shift = bn.beta.val() - mean * scale.clone(); // [c]

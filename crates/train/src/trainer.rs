@@ -1,0 +1,324 @@
+//! The training loop's step: sample batch → loss → optimiser.
+
+use crate::checkpoint::{self, CheckpointError, CheckpointMeta};
+use crate::{OptimizerKind, TrainConfig};
+use az_model::{InferenceNet, NetConfig, PolicyValueNet, losses};
+use az_replay::TrainBatch;
+use burn::module::Module;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, Device, Tensor, TensorData};
+use std::path::Path;
+
+/// What one training step measured.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct StepStats {
+    /// Steps done, this one included.
+    pub step: u64,
+    /// Learning rate used.
+    pub learning_rate: f64,
+    /// Policy cross-entropy.
+    pub policy_loss: f32,
+    /// Value mean squared error.
+    pub value_loss: f32,
+    /// Their sum (the optimised loss; weight decay is in the optimiser).
+    pub loss: f32,
+    /// Mean entropy of the network's policy.
+    pub entropy: f32,
+    /// Share of decided games (value target ±1) whose predicted value has the right sign.
+    pub value_accuracy: f32,
+}
+
+/// A training step could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// The loss is NaN or infinite: the step was not applied.
+    #[error(
+        "training step {step}: the loss is not finite (policy {policy}, value {value}); the step was \
+         not applied and the last checkpoint is intact — lower train.learning_rate and resume"
+    )]
+    NonFinite {
+        /// The step that failed.
+        step: u64,
+        /// Policy loss.
+        policy: f32,
+        /// Value loss.
+        value: f32,
+    },
+    /// The batch does not fit the network.
+    #[error("training batch of {got} values per position, the network takes {expected}")]
+    Shape {
+        /// Values per position in the batch.
+        got: usize,
+        /// Values per position of the network.
+        expected: usize,
+    },
+}
+
+/// The learner: the network on an autodiff device and its optimiser.
+pub struct Trainer {
+    net_config: NetConfig,
+    config: TrainConfig,
+    device: Device,
+    net: Option<PolicyValueNet>,
+    optim: ModuleOptimizer,
+    steps: u64,
+    samples: u64,
+}
+
+impl std::fmt::Debug for Trainer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trainer")
+            .field("net", &self.net_config)
+            .field("steps", &self.steps)
+            .finish()
+    }
+}
+
+fn optimizer(config: &TrainConfig) -> ModuleOptimizer {
+    match config.optimizer {
+        OptimizerKind::AdamW => AdamWConfig::new()
+            .with_epsilon(1e-8)
+            .with_weight_decay(config.weight_decay as f32)
+            .init(),
+        OptimizerKind::Sgd { momentum } => SgdConfig::new()
+            .with_momentum(Some(MomentumConfig {
+                momentum,
+                dampening: 0.0,
+                nesterov: false,
+            }))
+            .with_weight_decay(
+                (config.weight_decay > 0.0)
+                    .then(|| WeightDecayConfig::new(config.weight_decay as f32)),
+            )
+            .init(),
+    }
+}
+
+impl Trainer {
+    /// A fresh network and optimiser on `device` (gradients are recorded on its
+    /// autodiff form).
+    pub fn new(net_config: NetConfig, config: TrainConfig, device: &Device) -> Self {
+        let device = device.clone().autodiff();
+        let net = PolicyValueNet::new(&net_config, &device);
+        Trainer {
+            optim: optimizer(&config),
+            net_config,
+            config,
+            device,
+            net: Some(net),
+            steps: 0,
+            samples: 0,
+        }
+    }
+
+    /// Steps done.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Samples trained on.
+    pub fn samples(&self) -> u64 {
+        self.samples
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// The network sizes.
+    pub fn net_config(&self) -> NetConfig {
+        self.net_config
+    }
+
+    /// The network being trained.
+    pub fn net(&self) -> &PolicyValueNet {
+        self.net
+            .as_ref()
+            .expect("the network is only moved out during a step")
+    }
+
+    /// The current weights in inference form on `device`.
+    pub fn inference_net(&self, device: &Device) -> InferenceNet {
+        InferenceNet::new(self.net(), self.net_config, device)
+    }
+
+    fn tensor2(&self, data: &[f32], n: usize, width: usize) -> Tensor<2> {
+        Tensor::from_data(
+            TensorData::new(data[..n * width].to_vec(), [n, width]),
+            &self.device,
+        )
+    }
+
+    /// One optimiser step on `batch`.
+    ///
+    /// # Errors
+    /// [`TrainError::NonFinite`] (nothing changed) or [`TrainError::Shape`].
+    pub fn step(&mut self, batch: &TrainBatch) -> Result<StepStats, TrainError> {
+        let c = self.net_config;
+        let (n, a, len) = (batch.n, c.actions, c.planes * c.cells());
+        if batch.inputs.len() != n * len {
+            return Err(TrainError::Shape {
+                got: batch.inputs.len() / n.max(1),
+                expected: len,
+            });
+        }
+        let x = Tensor::from_data(
+            TensorData::new(batch.inputs.clone(), [n, c.planes, c.height, c.width]),
+            &self.device,
+        );
+        let mask = self.tensor2(&batch.masks, n, a);
+        let target_policy = self.tensor2(&batch.policies, n, a);
+        let target_value =
+            Tensor::<1>::from_data(TensorData::new(batch.values.clone(), [n]), &self.device);
+
+        let net = self
+            .net
+            .take()
+            .expect("the network is only moved out during a step");
+        let (logits, value) = net.forward(x);
+        let l = losses(logits, mask, value.clone(), target_policy, target_value);
+        let policy_loss: f32 = l.policy.clone().into_scalar();
+        let value_loss: f32 = l.value.clone().into_scalar();
+        if !(policy_loss.is_finite() && value_loss.is_finite()) {
+            self.net = Some(net);
+            return Err(TrainError::NonFinite {
+                step: self.steps + 1,
+                policy: policy_loss,
+                value: value_loss,
+            });
+        }
+        let entropy: f32 = l.entropy.clone().into_scalar();
+        let predicted = value
+            .clone()
+            .detach()
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap_or_default();
+        let lr = self.config.learning_rate_at(self.steps);
+        let grads = GradientsParams::from_grads(l.total().backward(), &net);
+        self.net = Some(self.optim.step(lr, net, grads));
+        self.steps += 1;
+        self.samples += n as u64;
+
+        let decided: Vec<(f32, f32)> = predicted
+            .iter()
+            .zip(&batch.values)
+            .filter(|(_, z)| **z != 0.0)
+            .map(|(v, z)| (*v, *z))
+            .collect();
+        let right = decided
+            .iter()
+            .filter(|(v, z)| v.signum() == z.signum())
+            .count();
+        Ok(StepStats {
+            step: self.steps,
+            learning_rate: lr,
+            policy_loss,
+            value_loss,
+            loss: policy_loss + value_loss,
+            entropy,
+            value_accuracy: if decided.is_empty() {
+                0.0
+            } else {
+                right as f32 / decided.len() as f32
+            },
+        })
+    }
+
+    fn net_sizes(&self) -> [usize; 7] {
+        let c = self.net_config;
+        [
+            c.planes,
+            c.height,
+            c.width,
+            c.actions,
+            c.blocks,
+            c.channels,
+            c.value_hidden,
+        ]
+    }
+
+    /// Writes a checkpoint to `path` atomically. `meta`'s step, samples and
+    /// network sizes are filled in from the trainer.
+    ///
+    /// # Errors
+    /// [`CheckpointError::Io`] naming the file.
+    pub fn save(&self, path: &Path, mut meta: CheckpointMeta) -> Result<(), CheckpointError> {
+        meta.step = self.steps;
+        meta.samples = self.samples;
+        meta.net = self.net_sizes();
+        let corrupt = |e: &dyn std::fmt::Display| CheckpointError::Corrupt {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        };
+        // Batch norm's running statistics keep the last update pending until a sync;
+        // `valid()` syncs them, so the record holds the values inference uses.
+        let _ = self.net().valid();
+        let net = self
+            .net()
+            .clone()
+            .into_record()
+            .into_bytes()
+            .map_err(|e| corrupt(&e))?;
+        let optim = self.optim.into_bytes().map_err(|e| corrupt(&e))?;
+        let bytes = checkpoint::encode(&meta, &net, &optim);
+        az_replay::write_atomic(path, &bytes).map_err(|e| match e {
+            az_replay::ReplayError::Io { path, source } => CheckpointError::Io { path, source },
+            other => CheckpointError::Corrupt {
+                path: path.to_owned(),
+                reason: other.to_string(),
+            },
+        })
+    }
+
+    /// Reads a checkpoint written by [`save`](Trainer::save) for game `game` and
+    /// network `net_config`, on `device`.
+    ///
+    /// # Errors
+    /// [`CheckpointError`] naming the file: unreadable, truncated or damaged
+    /// (checksum), or of another game or network shape. Never panics on bad bytes.
+    pub fn load(
+        path: &Path,
+        game: &str,
+        net_config: NetConfig,
+        config: TrainConfig,
+        device: &Device,
+    ) -> Result<(Trainer, CheckpointMeta), CheckpointError> {
+        let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let sections = checkpoint::decode(&bytes, path)?;
+        let mut trainer = Trainer::new(net_config, config, device);
+        let meta = sections.meta;
+        if meta.game != game || meta.net != trainer.net_sizes() {
+            return Err(CheckpointError::Mismatch {
+                path: path.to_owned(),
+                found: format!("{} with network {:?}", meta.game, meta.net),
+                expected: format!("{game} with network {:?}", trainer.net_sizes()),
+            });
+        }
+        let corrupt = |what: &str, e: &dyn std::fmt::Display| CheckpointError::Corrupt {
+            path: path.to_owned(),
+            reason: format!("{what}: {e}"),
+        };
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(sections.net))
+            .map_err(|e| corrupt("network", &e))?;
+        let net = trainer.net.take().expect("fresh trainer has its network");
+        trainer.net = Some(
+            net.try_load_record(record)
+                .map_err(|e| corrupt("network", &e))?,
+        );
+        let optim = optimizer(&trainer.config);
+        trainer.optim = optim
+            .from_bytes(Bytes::from_bytes_vec(sections.optim))
+            .map_err(|e| corrupt("optimiser", &e))?;
+        trainer.steps = meta.step;
+        trainer.samples = meta.samples;
+        Ok((trainer, meta))
+    }
+}

@@ -1,0 +1,191 @@
+//! The learner on the flex CPU backend: overfitting, NaN handling, checkpoints.
+
+use az_model::NetConfig;
+use az_replay::TrainBatch;
+use az_train::{CheckpointError, CheckpointMeta, TrainConfig, TrainError, Trainer};
+use burn::tensor::Device;
+use std::path::PathBuf;
+
+const NET: NetConfig = NetConfig {
+    planes: 3,
+    height: 6,
+    width: 7,
+    actions: 7,
+    blocks: 1,
+    channels: 8,
+    value_hidden: 16,
+};
+
+/// A fixed batch: distinct inputs, one-hot policy targets, ±1 values.
+fn dataset(n: usize) -> TrainBatch {
+    let len = 3 * 42;
+    let mut b = TrainBatch {
+        n,
+        ..TrainBatch::default()
+    };
+    for i in 0..n {
+        // Pseudo-random planes: every sample clearly different.
+        b.inputs
+            .extend((0..len).map(|j| (((i * 7919 + j * 104_729) % 1009) % 2) as f32));
+        let mut mask = vec![1.0; 7];
+        mask[(i + 3) % 7] = 0.0;
+        b.masks.extend(&mask);
+        let mut pi = vec![0.0; 7];
+        // A legal move as the target (the masked one is (i + 3) % 7).
+        let target = if (i + 3) % 7 == i % 7 {
+            (i + 1) % 7
+        } else {
+            i % 7
+        };
+        pi[target] = 1.0;
+        b.policies.extend(&pi);
+        b.values.push(if i % 2 == 0 { 1.0 } else { -1.0 });
+    }
+    b
+}
+
+fn config() -> TrainConfig {
+    TrainConfig {
+        learning_rate: 0.01,
+        weight_decay: 0.0,
+        ..TrainConfig::default()
+    }
+}
+
+fn meta() -> CheckpointMeta {
+    CheckpointMeta {
+        game: "connect4".into(),
+        step: 0,
+        replay_added: 7,
+        games: 3,
+        samples: 0,
+        net: [0; 7],
+        elapsed_seconds: 1.5,
+    }
+}
+
+fn temp(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("az-train-{}-{name}", std::process::id()))
+}
+
+fn outputs(t: &Trainer) -> Vec<f32> {
+    let net = t.inference_net(&Device::flex());
+    let data = dataset(4);
+    let (logits, values) = net.forward_slices(4, &data.inputs);
+    logits.into_iter().chain(values).collect()
+}
+
+#[test]
+fn a_tiny_fixed_dataset_is_overfit() {
+    let net = NetConfig {
+        channels: 16,
+        ..NET
+    };
+    let mut t = Trainer::new(net, config(), &Device::flex());
+    let data = dataset(16);
+    let first = t.step(&data).unwrap().loss;
+    let mut last = first;
+    for _ in 0..400 {
+        last = t.step(&data).unwrap().loss;
+    }
+    assert!(last < first / 10.0, "loss {first} -> {last}");
+    assert_eq!(t.steps(), 401);
+}
+
+#[test]
+fn a_non_finite_loss_stops_without_changing_the_weights() {
+    let mut t = Trainer::new(NET, config(), &Device::flex());
+    t.step(&dataset(8)).unwrap();
+    let before = outputs(&t);
+    let mut bad = dataset(8);
+    bad.inputs[5] = f32::NAN;
+    let err = t.step(&bad).unwrap_err();
+    assert!(
+        matches!(err, TrainError::NonFinite { step: 2, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("last checkpoint is intact"));
+    assert_eq!(outputs(&t), before);
+    assert_eq!(t.steps(), 1);
+}
+
+#[test]
+fn a_checkpoint_resumes_training_exactly() {
+    let data = dataset(8);
+    let mut t = Trainer::new(NET, config(), &Device::flex());
+    for _ in 0..3 {
+        t.step(&data).unwrap();
+    }
+    let path = temp("resume.azc");
+    t.save(&path, meta()).unwrap();
+    let saved = outputs(&t);
+    for _ in 0..3 {
+        t.step(&data).unwrap();
+    }
+    let (mut r, m) = Trainer::load(&path, "connect4", NET, config(), &Device::flex()).unwrap();
+    assert_eq!((m.step, m.replay_added, m.games), (3, 7, 3));
+    assert_eq!(outputs(&r), saved, "save -> load gives identical outputs");
+    for _ in 0..3 {
+        r.step(&data).unwrap();
+    }
+    // Same weights and optimiser state: the same three steps give the same network.
+    let (a, b) = (outputs(&t), outputs(&r));
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - y).abs() < 1e-5, "{x} vs {y}");
+    }
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn damaged_or_foreign_checkpoints_give_clear_errors() {
+    let t = Trainer::new(NET, config(), &Device::flex());
+    let path = temp("bad.azc");
+    t.save(&path, meta()).unwrap();
+    let good = std::fs::read(&path).unwrap();
+    let load = |bytes: &[u8]| {
+        std::fs::write(&path, bytes).unwrap();
+        Trainer::load(&path, "connect4", NET, config(), &Device::flex()).map(|_| ())
+    };
+    let mut cuts: Vec<usize> = (0..64).collect();
+    cuts.extend((64..good.len()).step_by(997));
+    cuts.push(good.len() - 1);
+    for cut in cuts {
+        let e = load(&good[..cut]).unwrap_err();
+        assert!(
+            matches!(e, CheckpointError::Corrupt { .. }),
+            "cut {cut}: {e}"
+        );
+        assert!(e.to_string().contains("bad.azc"));
+    }
+    let mut flipped = good.clone();
+    flipped[good.len() / 2] ^= 0x40;
+    assert!(matches!(
+        load(&flipped).unwrap_err(),
+        CheckpointError::Corrupt { .. }
+    ));
+    assert!(
+        load(b"garbage")
+            .unwrap_err()
+            .to_string()
+            .contains("not a usable checkpoint")
+    );
+    load(&good).unwrap();
+    let other = NetConfig {
+        channels: 16,
+        ..NET
+    };
+    let e = Trainer::load(&path, "connect4", other, config(), &Device::flex()).unwrap_err();
+    assert!(matches!(e, CheckpointError::Mismatch { .. }), "{e}");
+    let e = Trainer::load(&path, "othello", NET, config(), &Device::flex()).unwrap_err();
+    assert!(e.to_string().contains("othello"), "{e}");
+    let missing = Trainer::load(
+        &temp("missing.azc"),
+        "connect4",
+        NET,
+        config(),
+        &Device::flex(),
+    )
+    .unwrap_err();
+    assert!(matches!(missing, CheckpointError::Io { .. }));
+    std::fs::remove_file(&path).unwrap();
+}
