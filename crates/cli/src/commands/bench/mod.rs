@@ -1,10 +1,12 @@
 //! `az bench ...`: speed measurements printed as text or one JSON line.
 
 mod mcts;
+mod model;
 mod playouts;
 mod selfplay;
 
 pub use mcts::{EvaluatorKind, MctsArgs, MctsReport};
+pub use model::{ModelArgs, inference_rate, train_config, training_rate};
 pub use playouts::{PlayoutArgs, PlayoutReport};
 pub use selfplay::{SelfPlayArgs, SelfPlayReport};
 
@@ -23,6 +25,8 @@ pub enum BenchCommand {
     /// Self-play with the experiment's network and parallel settings, beside the
     /// same model measured alone at the same batch size: the framework's efficiency.
     Selfplay(SelfPlayArgs),
+    /// The experiment's network alone: inference positions/s and training samples/s.
+    Model(ModelArgs),
 }
 
 pub(crate) fn parse_seconds(text: &str) -> Result<f64, String> {
@@ -43,5 +47,6 @@ pub fn run(cmd: &BenchCommand) -> anyhow::Result<String> {
         BenchCommand::Playouts(args) => Ok(with_game(&args.game, playouts::Playouts(args))?),
         BenchCommand::Mcts(args) => Ok(with_game(&args.game, mcts::Mcts(args))?),
         BenchCommand::Selfplay(args) => selfplay::run(args),
+        BenchCommand::Model(args) => model::run(args),
     }
 }

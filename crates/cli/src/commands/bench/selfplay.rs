@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 /// Which model self-play runs with.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ModelKind {
+    /// The experiment's network with fresh random weights, on its device.
+    Network,
     /// Uniform policy, value 0, no computation: measures the framework alone.
     Uniform,
 }
@@ -27,7 +29,7 @@ pub struct SelfPlayArgs {
     #[arg(long, default_value_t = 10.0, value_parser = parse_seconds)]
     pub seconds: f64,
     /// Model to evaluate leaves with.
-    #[arg(long, value_enum, default_value_t = ModelKind::Uniform)]
+    #[arg(long, value_enum, default_value_t = ModelKind::Network)]
     pub model: ModelKind,
     /// Override a manifest value: `--set section.key=value` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -133,6 +135,7 @@ pub fn measure<G: Game, M: BatchModel>(
 struct Bench<'a> {
     exp: &'a Experiment,
     args: &'a SelfPlayArgs,
+    device: burn::tensor::Device,
 }
 
 impl GameVisitor for Bench<'_> {
@@ -140,6 +143,12 @@ impl GameVisitor for Bench<'_> {
     fn visit<G: Game>(self) -> String {
         let (exp, args) = (self.exp, self.args);
         let report = match args.model {
+            ModelKind::Network => {
+                let cfg = crate::backend::net_config::<G>(exp);
+                let net = az_model::PolicyValueNet::new(&cfg, &self.device);
+                let m = az_model::InferenceNet::new(&net, cfg, &self.device);
+                measure::<G, _>(exp, m, args.seconds)
+            }
             ModelKind::Uniform => {
                 let m = UniformModel {
                     input_len: G::SHAPE.len(),
@@ -227,8 +236,13 @@ fn format_report(exp: &Experiment, args: &SelfPlayArgs, r: &SelfPlayReport) -> S
 /// [`BadInput`](crate::error::BadInput) for a missing or invalid experiment.
 pub fn run(args: &SelfPlayArgs) -> anyhow::Result<String> {
     let exp = experiments::load(&args.experiment, &args.overrides)?;
+    let device = crate::backend::device(exp.manifest.model.device)?;
     Ok(with_game(
         &exp.manifest.game.name,
-        Bench { exp: &exp, args },
+        Bench {
+            exp: &exp,
+            args,
+            device,
+        },
     )?)
 }

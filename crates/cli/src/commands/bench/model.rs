@@ -1,0 +1,176 @@
+//! `az bench model`: the experiment's network alone, inference and training speed.
+
+use super::parse_seconds;
+use crate::backend::{device, net_config};
+use crate::experiments;
+use crate::games::{GameVisitor, with_game};
+use az_experiment::Experiment;
+use az_game::Game;
+use az_model::{InferenceNet, NetConfig, PolicyValueNet};
+use az_replay::TrainBatch;
+use az_train::{OptimizerKind, TrainConfig, Trainer};
+use burn::tensor::Device;
+use std::time::Instant;
+
+/// Arguments of `az bench model`.
+#[derive(Debug, clap::Args)]
+pub struct ModelArgs {
+    /// Experiment: a name in experiments/ or a manifest path.
+    pub experiment: String,
+    /// Positions per forward pass and per training step.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub batch: u32,
+    /// Seconds for each of inference and training (after a warm-up).
+    #[arg(long, default_value_t = 5.0, value_parser = parse_seconds)]
+    pub seconds: f64,
+    /// Override a manifest value: `--set section.key=value` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Deterministic pseudo-random planes (0/1) for `n` positions.
+fn inputs(cfg: &NetConfig, n: usize) -> Vec<f32> {
+    (0..n * cfg.planes * cfg.cells())
+        .map(|i| (az_game::mix64(i as u64) & 1) as f32)
+        .collect()
+}
+
+/// Inference positions per second of `net` at batch `n` for about `seconds`.
+pub fn inference_rate(net: &InferenceNet, n: usize, seconds: f64) -> f64 {
+    let x = inputs(net.config(), n);
+    net.forward_slices(n, &x); // warm-up
+    let t0 = Instant::now();
+    let mut done = 0;
+    while done == 0 || t0.elapsed().as_secs_f64() < seconds {
+        std::hint::black_box(net.forward_slices(n, &x));
+        done += n;
+    }
+    done as f64 / t0.elapsed().as_secs_f64()
+}
+
+/// Training samples per second at batch `n` for about `seconds`.
+pub fn training_rate(
+    cfg: NetConfig,
+    train: TrainConfig,
+    device: &Device,
+    n: usize,
+    seconds: f64,
+) -> f64 {
+    let mut trainer = Trainer::new(cfg, train, device);
+    let a = cfg.actions;
+    let batch = TrainBatch {
+        n,
+        inputs: inputs(&cfg, n),
+        masks: vec![1.0; n * a],
+        policies: vec![1.0 / a as f32; n * a],
+        values: (0..n)
+            .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 })
+            .collect(),
+    };
+    trainer.step(&batch).expect("finite loss on a fixed batch"); // warm-up
+    let t0 = Instant::now();
+    let mut done = 0;
+    while done == 0 || t0.elapsed().as_secs_f64() < seconds {
+        trainer.step(&batch).expect("finite loss on a fixed batch");
+        done += n;
+    }
+    done as f64 / t0.elapsed().as_secs_f64()
+}
+
+/// The manifest's `[train]` as the learner's settings.
+pub fn train_config(exp: &Experiment) -> TrainConfig {
+    let t = &exp.manifest.train;
+    TrainConfig {
+        batch_size: t.batch_size,
+        optimizer: match t.optimizer {
+            az_experiment::OptimizerSpec::Adamw => OptimizerKind::AdamW,
+            az_experiment::OptimizerSpec::Sgd => OptimizerKind::Sgd {
+                momentum: t.momentum,
+            },
+        },
+        learning_rate: t.learning_rate,
+        schedule: match t.lr_schedule {
+            az_experiment::ScheduleSpec::Constant => az_train::Schedule::Constant,
+            az_experiment::ScheduleSpec::Step => az_train::Schedule::Step {
+                every: t.lr_step_every,
+                factor: t.lr_step_factor,
+            },
+            az_experiment::ScheduleSpec::Cosine => az_train::Schedule::Cosine {
+                total: exp.manifest.run.max_steps.unwrap_or(u64::MAX),
+            },
+        },
+        warmup_steps: t.lr_warmup_steps,
+        weight_decay: t.weight_decay,
+    }
+}
+
+struct Bench<'a> {
+    exp: &'a Experiment,
+    args: &'a ModelArgs,
+    device: Device,
+}
+
+impl GameVisitor for Bench<'_> {
+    type Output = String;
+    fn visit<G: Game>(self) -> String {
+        let (exp, args) = (self.exp, self.args);
+        let cfg = net_config::<G>(exp);
+        let n = args.batch as usize;
+        let net = PolicyValueNet::new(&cfg, &self.device);
+        let folded = InferenceNet::new(&net, cfg, &self.device);
+        let infer = inference_rate(&folded, n, args.seconds);
+        let train = training_rate(cfg, train_config(exp), &self.device, n, args.seconds);
+        let flops = cfg.flops_per_position() as f64;
+        let json = serde_json::json!({
+            "bench": "model", "experiment": exp.name, "game": G::NAME,
+            "device": format!("{:?}", exp.manifest.model.device).to_lowercase(),
+            "blocks": cfg.blocks, "channels": cfg.channels, "batch": n,
+            "mflop_per_position": flops / 1e6,
+            "inference_positions_per_sec": infer, "inference_gflops": infer * flops / 1e9,
+            // A training step is about three forward passes (forward + backward).
+            "train_samples_per_sec": train, "train_gflops": train * 3.0 * flops / 1e9,
+            "threads": rayon_threads(),
+        });
+        if args.json {
+            return json.to_string();
+        }
+        format!(
+            "{} network ({} blocks x {} channels, {:.2} MFLOP/position) on {}, batch {n}:\n  \
+             inference {infer:.0} positions/s ({:.1} GFLOP/s); training {train:.0} samples/s ({:.1} GFLOP/s)",
+            exp.name,
+            cfg.blocks,
+            cfg.channels,
+            flops / 1e6,
+            json["device"].as_str().unwrap_or(""),
+            infer * flops / 1e9,
+            train * 3.0 * flops / 1e9
+        )
+    }
+}
+
+fn rayon_threads() -> usize {
+    std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Runs `az bench model`.
+///
+/// # Errors
+/// [`BadInput`](crate::error::BadInput) for a missing or invalid experiment or device.
+pub fn run(args: &ModelArgs) -> anyhow::Result<String> {
+    let exp = experiments::load(&args.experiment, &args.overrides)?;
+    let device = device(exp.manifest.model.device)?;
+    Ok(with_game(
+        &exp.manifest.game.name,
+        Bench {
+            exp: &exp,
+            args,
+            device,
+        },
+    )?)
+}
