@@ -15,6 +15,7 @@ mod cache;
 mod model;
 mod server;
 mod stats;
+mod thread;
 
 pub use batch::Batch;
 pub use cache::{CacheStats, EvalCache};

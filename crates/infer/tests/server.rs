@@ -317,3 +317,49 @@ fn holding_every_outstanding_request_runs_the_batch_without_waiting() {
         });
     }
 }
+
+#[test]
+fn requests_are_cut_into_full_passes() {
+    within(20, || {
+        // The self-play pattern: two requests in flight, the next one sent before
+        // waiting for the older answer.
+        let cfg = ServerConfig {
+            max_batch: 4,
+            deadline: Duration::from_millis(200),
+            threads: 1,
+            max_outstanding: 2,
+        };
+        let (server, client) = Server::start(echo(), cfg);
+        let send = |k: u64| {
+            let (tx, rx) = flume::bounded(1);
+            let base = k as f32 * 10.0;
+            client
+                .send(batch_of((0..3).map(|i| base + i as f32), k), tx)
+                .unwrap();
+            rx
+        };
+        let mut in_flight = std::collections::VecDeque::from([(0, send(0)), (1, send(1))]);
+        let rounds = 20;
+        for next in 2..rounds + 2 {
+            let (k, rx) = in_flight.pop_front().unwrap();
+            let b = rx.recv().unwrap();
+            assert_eq!(b.tag, k);
+            for r in 0..3 {
+                assert_eq!(
+                    b.output(r).1,
+                    k as f32 * 10.0 + r as f32,
+                    "request {k} row {r}"
+                );
+            }
+            if next < rounds {
+                in_flight.push_back((next, send(next)));
+            }
+        }
+        drop(send);
+        drop(client);
+        let stats = server.join().unwrap();
+        // 60 positions: full passes of 4 except at most the last flush.
+        assert_eq!(stats.positions, 60);
+        assert!(stats.histogram[4] >= 14, "{:?}", stats.histogram);
+    });
+}

@@ -23,12 +23,26 @@ pub struct ModelArgs {
     /// Seconds for each of inference and training (after a warm-up).
     #[arg(long, default_value_t = 5.0, value_parser = parse_seconds)]
     pub seconds: f64,
+    /// What to measure.
+    #[arg(long, value_enum, default_value_t = Part::Both)]
+    pub part: Part,
     /// Override a manifest value: `--set section.key=value` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Which half of `az bench model` to run.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Part {
+    /// Inference and training.
+    Both,
+    /// Inference only (the folded network).
+    Inference,
+    /// Training steps only.
+    Training,
 }
 
 /// Deterministic pseudo-random planes (0/1) for `n` positions.
@@ -121,8 +135,16 @@ impl GameVisitor for Bench<'_> {
         let n = args.batch as usize;
         let net = PolicyValueNet::new(&cfg, &self.device);
         let folded = InferenceNet::new(&net, cfg, &self.device);
-        let infer = inference_rate(&folded, n, args.seconds);
-        let train = training_rate(cfg, train_config(exp), &self.device, n, args.seconds);
+        let infer = if args.part == Part::Training {
+            0.0
+        } else {
+            inference_rate(&folded, n, args.seconds)
+        };
+        let train = if args.part == Part::Inference {
+            0.0
+        } else {
+            training_rate(cfg, train_config(exp), &self.device, n, args.seconds)
+        };
         let flops = cfg.flops_per_position() as f64;
         let json = serde_json::json!({
             "bench": "model", "experiment": exp.name, "game": G::NAME,
