@@ -355,7 +355,6 @@ fn requests_are_cut_into_full_passes() {
                 in_flight.push_back((next, send(next)));
             }
         }
-        drop(send);
         drop(client);
         let stats = server.join().unwrap();
         // 60 positions: full passes of 4 except at most the last flush.
