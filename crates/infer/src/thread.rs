@@ -26,9 +26,8 @@ pub(crate) struct Shared {
 /// A server thread. Requests are queued in arrival order and their positions cut
 /// into forward passes of exactly `max_batch` (a request may span two passes);
 /// a request is answered as soon as its last position is evaluated. A pass with
-/// fewer positions runs only when nothing more can come: the deadline since the
-/// oldest queued request passed, every outstanding request is held, or the
-/// clients are gone.
+/// fewer positions runs only when nothing more can come: the thread waited the
+/// deadline for more, every outstanding request is held, or the clients are gone.
 pub(crate) struct ServerThread<M> {
     pub rx: Receiver<Request>,
     pub shared: Arc<Shared>,
@@ -86,11 +85,10 @@ impl<M: BatchModel> ServerThread<M> {
             }
             let t1 = Instant::now();
             local.idle += t1 - t0;
-            let oldest = queue
-                .front()
-                .and_then(|q| q.request.batch.sent)
-                .unwrap_or(t1);
-            let deadline = oldest + self.config.deadline;
+            // The deadline runs from the moment this thread has nothing to do but
+            // wait: the remainder of a request cut by a full pass has waited while
+            // that pass ran, but flushing it early would only shrink the next pass.
+            let deadline = t1 + self.config.deadline;
             while rows < max && !disconnected {
                 match self.rx.try_recv() {
                     Ok(r) => {
