@@ -93,17 +93,19 @@ pub fn model_alone<G: Game, M: BatchModel>(model: &mut M, max_batch: usize, seco
     done as f64 / t0.elapsed().as_secs_f64()
 }
 
-/// Runs self-play of `exp` with `model` for `seconds` (after a warm-up) and the
-/// model alone for a third of that.
+/// Runs self-play of `exp` with `model` for `seconds` (after a warm-up), and the
+/// model alone for a sixth of that before and after.
 pub fn measure<G: Game, M: BatchModel>(
     exp: &Experiment,
     mut model: M,
     seconds: f64,
 ) -> SelfPlayReport {
     let server_cfg = exp.server_config();
-    let model_evals_per_sec =
-        model_alone::<G, M>(&mut model, server_cfg.max_batch, (seconds / 3.0).max(0.5));
-    let (server, client) = Server::start(model, server_cfg.clone());
+    // The model alone is timed before and after self-play and averaged, so a
+    // slow phase of a shared machine does not fall on one side only.
+    let alone = (seconds / 6.0).max(0.5);
+    let before = model_alone::<G, M>(&mut model, server_cfg.max_batch, alone);
+    let (server, client) = Server::start(model.clone(), server_cfg.clone());
     let (tx, rx) = flume::unbounded();
     let selfplay = SelfPlay::start::<G>(&exp.selfplay_config(), &client, &tx);
     drop((client, tx));
@@ -118,6 +120,8 @@ pub fn measure<G: Game, M: BatchModel>(
     let _ = selfplay.join();
     let _ = sink.join();
     let _ = server.join();
+    let after = model_alone::<G, M>(&mut model, server_cfg.max_batch, alone);
+    let model_evals_per_sec = (before + after) / 2.0;
     let wall = t1 - t0;
     let s = s1.since(&s0);
     let w = w1.since(&w0);
