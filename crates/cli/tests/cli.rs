@@ -1,0 +1,107 @@
+//! The `az` binary as users and scripts meet it: output, exit codes, no panics.
+
+use std::process::{Command, Output};
+
+fn az(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_az"))
+        .args(args)
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .expect("running az")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn perft_through_the_binary() {
+    let o = az(&["perft", "tictactoe", "9", "--json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["nodes"], 127_872);
+    let o = az(&["perft", "connect4", "3", "--moves", "4455", "--divide"]);
+    assert!(
+        o.status.success() && text(&o).contains("connect4 perft 3: 343"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn bad_input_exits_2_with_one_clear_line() {
+    for (args, needle) in [
+        (
+            &["perft", "nosuchgame", "3"][..],
+            "unknown game \"nosuchgame\"",
+        ),
+        (&["perft", "connect4", "-3"], "got -3"),
+        (&["perft", "connect4", "abc"], "got \"abc\""),
+        (
+            &["perft", "connect4", "3", "--moves", "1111111"],
+            "illegal move 1",
+        ),
+        (
+            &["bench", "mcts", "--game", "chess"],
+            "unknown game \"chess\"",
+        ),
+        (
+            &["bench", "model", "nosuchexperiment"],
+            "no experiment \"nosuchexperiment\"",
+        ),
+        (
+            &["bench", "model", "connect4", "--set", "mcts.simulations=0"],
+            "`mcts.simulations` = 0",
+        ),
+        (&["new-game", "Bad_Name"], "is not allowed"),
+        (&["frobnicate"], "unrecognized subcommand"),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_az"))
+            .args(args)
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+            .env("RUST_BACKTRACE", "1")
+            .output()
+            .unwrap();
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(2), "az {args:?}: {t}");
+        assert!(
+            t.contains(needle),
+            "az {args:?}: expected {needle:?} in {t}"
+        );
+        assert!(
+            !t.contains("panicked") && !t.contains("backtrace"),
+            "az {args:?}: {t}"
+        );
+    }
+}
+
+#[test]
+fn list_names_games_and_experiments() {
+    let o = Command::new(env!("CARGO_BIN_EXE_az"))
+        .args(["list", "--json"])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for game in ["tictactoe", "connect4", "othello"] {
+        assert!(
+            lines
+                .iter()
+                .any(|v| v["kind"] == "game" && v["name"] == game),
+            "{game}"
+        );
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|v| v["kind"] == "experiment" && v["name"] == "connect4")
+    );
+}
