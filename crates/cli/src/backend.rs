@@ -58,3 +58,16 @@ pub fn net_config<G: Game>(exp: &Experiment) -> NetConfig {
         value_hidden: m.value_hidden,
     }
 }
+
+/// Loads an experiment (name or path, with `--set` overrides) and its device.
+///
+/// # Errors
+/// [`BadInput`] for a missing or invalid manifest or a backend this binary lacks.
+pub fn load_with_device(
+    name: &str,
+    overrides: &[String],
+) -> Result<(Experiment, Device), BadInput> {
+    let exp = crate::experiments::load(name, overrides)?;
+    let device = device(exp.manifest.model.device)?;
+    Ok((exp, device))
+}

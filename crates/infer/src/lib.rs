@@ -20,5 +20,5 @@ mod thread;
 pub use batch::Batch;
 pub use cache::{CacheStats, EvalCache};
 pub use model::{BatchModel, UniformModel, masked_softmax};
-pub use server::{Client, Disconnected, Publisher, Server, ServerConfig};
+pub use server::{Client, Disconnected, Publisher, Server, ServerConfig, panic_message};
 pub use stats::ServerStats;

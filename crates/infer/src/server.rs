@@ -208,11 +208,7 @@ impl<M: BatchModel> Server<M> {
         let mut failure = None;
         for t in self.threads {
             if let Err(panic) = t.join() {
-                let msg = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                    .unwrap_or_else(|| "unknown panic".to_owned());
+                let msg = panic_message(panic.as_ref());
                 failure = Some(format!("inference thread panicked: {msg}"));
             }
         }
@@ -222,4 +218,13 @@ impl<M: BatchModel> Server<M> {
         }
         failure.map_or(Ok(total), Err)
     }
+}
+
+/// The message of a thread's panic payload (`panic!` gives a `String` or a `&str`).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "unknown panic".to_owned())
 }

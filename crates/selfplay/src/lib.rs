@@ -105,11 +105,7 @@ impl SelfPlay {
             match t.join() {
                 Ok(r) => reasons.push(r),
                 Err(p) => {
-                    let msg = p
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                        .unwrap_or_default();
+                    let msg = az_infer::panic_message(p.as_ref());
                     return Err(format!("self-play worker panicked: {msg}"));
                 }
             }

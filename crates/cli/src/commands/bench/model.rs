@@ -1,8 +1,7 @@
 //! `az bench model`: the experiment's network alone, inference and training speed.
 
 use super::parse_seconds;
-use crate::backend::{device, net_config};
-use crate::experiments;
+use crate::backend::net_config;
 use crate::games::{GameVisitor, with_game};
 use az_experiment::Experiment;
 use az_game::Game;
@@ -185,8 +184,7 @@ fn rayon_threads() -> usize {
 /// # Errors
 /// [`BadInput`](crate::error::BadInput) for a missing or invalid experiment or device.
 pub fn run(args: &ModelArgs) -> anyhow::Result<String> {
-    let exp = experiments::load(&args.experiment, &args.overrides)?;
-    let device = device(exp.manifest.model.device)?;
+    let (exp, device) = crate::backend::load_with_device(&args.experiment, &args.overrides)?;
     Ok(with_game(
         &exp.manifest.game.name,
         Bench {

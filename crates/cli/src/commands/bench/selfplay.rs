@@ -1,7 +1,6 @@
 //! `az bench selfplay`: self-play throughput beside the model alone, same batch size.
 
 use super::parse_seconds;
-use crate::experiments;
 use crate::games::{GameVisitor, with_game};
 use az_experiment::Experiment;
 use az_game::Game;
@@ -239,8 +238,7 @@ fn format_report(exp: &Experiment, args: &SelfPlayArgs, r: &SelfPlayReport) -> S
 /// # Errors
 /// [`BadInput`](crate::error::BadInput) for a missing or invalid experiment.
 pub fn run(args: &SelfPlayArgs) -> anyhow::Result<String> {
-    let exp = experiments::load(&args.experiment, &args.overrides)?;
-    let device = crate::backend::device(exp.manifest.model.device)?;
+    let (exp, device) = crate::backend::load_with_device(&args.experiment, &args.overrides)?;
     Ok(with_game(
         &exp.manifest.game.name,
         Bench {
