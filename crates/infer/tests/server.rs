@@ -52,6 +52,20 @@ impl BatchModel for Echo {
     }
 }
 
+fn config(
+    max_batch: usize,
+    deadline: Duration,
+    threads: usize,
+    max_outstanding: usize,
+) -> ServerConfig {
+    ServerConfig {
+        max_batch,
+        deadline,
+        threads,
+        max_outstanding,
+    }
+}
+
 fn echo() -> Echo {
     Echo {
         offset: 0.0,
@@ -102,12 +116,7 @@ fn client_loop(client: Client, c: u64, rounds: u64) -> u64 {
 fn every_request_is_answered_once_by_the_right_rows() {
     within(60, || {
         for threads in [1, 3] {
-            let cfg = ServerConfig {
-                max_batch: 64,
-                deadline: Duration::from_millis(1),
-                threads,
-                max_outstanding: 0,
-            };
+            let cfg = config(64, Duration::from_millis(1), threads, 0);
             let (server, client) = Server::start(echo(), cfg);
             let handles: Vec<_> = (0..6)
                 .map(|c| {
@@ -133,12 +142,7 @@ fn every_request_is_answered_once_by_the_right_rows() {
 #[test]
 fn oversized_requests_are_split_into_full_batches() {
     within(20, || {
-        let cfg = ServerConfig {
-            max_batch: 16,
-            deadline: Duration::from_millis(1),
-            threads: 1,
-            max_outstanding: 0,
-        };
+        let cfg = config(16, Duration::from_millis(1), 1, 0);
         let (server, client) = Server::start(echo(), cfg);
         let back = client
             .evaluate(batch_of((0..50).map(|i| i as f32), 9))
@@ -156,12 +160,7 @@ fn oversized_requests_are_split_into_full_batches() {
 fn deadline_flushes_a_lone_client() {
     within(20, || {
         let deadline = Duration::from_millis(30);
-        let cfg = ServerConfig {
-            max_batch: 256,
-            deadline,
-            threads: 1,
-            max_outstanding: 0,
-        };
+        let cfg = config(256, deadline, 1, 0);
         let (server, client) = Server::start(echo(), cfg);
         let t0 = Instant::now();
         let back = client.evaluate(batch_of([7.0].into_iter(), 0)).unwrap();
@@ -176,12 +175,7 @@ fn deadline_flushes_a_lone_client() {
 #[test]
 fn clients_leaving_with_requests_in_flight_stop_the_server_cleanly() {
     within(20, || {
-        let cfg = ServerConfig {
-            max_batch: 8,
-            deadline: Duration::from_millis(5),
-            threads: 2,
-            max_outstanding: 0,
-        };
+        let cfg = config(8, Duration::from_millis(5), 2, 0);
         let (server, client) = Server::start(echo(), cfg);
         // Send and leave without reading the answers; drop the reply receivers too.
         for i in 0..20 {
@@ -207,12 +201,7 @@ fn a_failing_model_disconnects_clients_instead_of_hanging_them() {
             panic_after: Some(2),
             ..echo()
         };
-        let cfg = ServerConfig {
-            max_batch: 4,
-            deadline: Duration::from_millis(1),
-            threads: 1,
-            max_outstanding: 0,
-        };
+        let cfg = config(4, Duration::from_millis(1), 1, 0);
         let (server, client) = Server::start(model, cfg);
         let mut errors = 0;
         for i in 0..10 {
@@ -236,12 +225,7 @@ fn a_failing_model_disconnects_clients_instead_of_hanging_them() {
 #[test]
 fn published_weights_are_used_from_the_next_batch() {
     within(20, || {
-        let cfg = ServerConfig {
-            max_batch: 4,
-            deadline: Duration::from_millis(1),
-            threads: 2,
-            max_outstanding: 0,
-        };
+        let cfg = config(4, Duration::from_millis(1), 2, 0);
         let (server, client) = Server::start(echo(), cfg);
         let publisher = server.publisher();
         assert_eq!(
@@ -289,12 +273,7 @@ fn holding_every_outstanding_request_runs_the_batch_without_waiting() {
     for threads in [1, 2] {
         within(20, move || {
             // A deadline of a minute: only the outstanding count can flush in time.
-            let cfg = ServerConfig {
-                max_batch: 64,
-                deadline: Duration::from_secs(60),
-                threads,
-                max_outstanding: 2,
-            };
+            let cfg = config(64, Duration::from_secs(60), threads, 2);
             let (server, client) = Server::start(echo(), cfg);
             for round in 0..20 {
                 let (tx_a, rx_a) = flume::bounded(1);
@@ -323,12 +302,7 @@ fn requests_are_cut_into_full_passes() {
     within(20, || {
         // The self-play pattern: two requests in flight, the next one sent before
         // waiting for the older answer.
-        let cfg = ServerConfig {
-            max_batch: 4,
-            deadline: Duration::from_millis(200),
-            threads: 1,
-            max_outstanding: 2,
-        };
+        let cfg = config(4, Duration::from_millis(200), 1, 2);
         let (server, client) = Server::start(echo(), cfg);
         let send = |k: u64| {
             let (tx, rx) = flume::bounded(1);
