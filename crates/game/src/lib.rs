@@ -3,6 +3,7 @@
 mod error;
 mod notation;
 mod outcome;
+mod oracle;
 mod perft;
 mod playout;
 mod symmetry;
@@ -11,6 +12,7 @@ pub mod testkit;
 
 pub use error::{IllegalMove, MoveError, PositionError};
 pub use outcome::{Outcome, Player};
+pub use oracle::{Oracle, optimal_moves, result_of};
 pub use perft::{perft, perft_divide};
 pub use playout::random_playout;
 pub use symmetry::{Symmetry, dihedral_square, mirror_columns};
@@ -190,6 +192,11 @@ pub trait Game: Clone + Debug + Display + PartialEq + Eq + Send + Sync + 'static
     /// [`PositionError`] naming the move number, its text and why it failed.
     fn from_moves(line: &str) -> Result<Self, PositionError> {
         notation::play_line(Self::new(), line)
+    }
+    /// An exact solver for this game, if it has one (used as the perfect
+    /// opponent and to measure mistakes). `None` by default.
+    fn oracle() -> Option<Box<dyn Oracle<Self>>> {
+        None
     }
 }
 

@@ -8,6 +8,9 @@ use arrayvec::ArrayVec;
 use az_game::{Game, MoveError, Outcome, Player, Shape, Symmetry, dihedral_square};
 use std::fmt;
 
+mod oracle;
+pub use oracle::Minimax;
+
 const LINES: [u16; 8] = [
     0b000_000_111,
     0b000_111_000,
@@ -61,6 +64,10 @@ impl Game for TicTacToe {
     const NUM_SYMMETRIES: usize = 8;
     const MAX_GAME_LENGTH: usize = 9;
     const NOTATION: &'static str = "a cell a1..c3 (column a-c, row 1-3 from the top)";
+
+    fn oracle() -> Option<Box<dyn az_game::Oracle<Self>>> {
+        Some(Box::<Minimax>::default())
+    }
 
     fn new() -> Self {
         TicTacToe {

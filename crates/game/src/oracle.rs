@@ -1,0 +1,60 @@
+//! Exact play: games that can be solved ship an [`Oracle`]; evaluation uses it as
+//! the perfect opponent and to count mistakes.
+
+use crate::Game;
+
+/// Exact game-theoretic scores of positions.
+///
+/// A score is from the view of the player to move: positive for a win, zero for a
+/// draw, negative for a loss, and larger is better (a faster win, a slower loss).
+/// Each game documents its scale (connect4 follows Pascal Pons' solver).
+pub trait Oracle<G: Game>: Send {
+    /// Score of `position`, which may be over: then it is
+    /// [`terminal_score`](Oracle::terminal_score).
+    fn score(&mut self, position: &G) -> i32;
+
+    /// Score of a finished game for the player to move in it.
+    fn terminal_score(&self, position: &G) -> i32;
+
+    /// Every legal move with the score it gets the player to move here.
+    fn move_scores(&mut self, position: &G) -> Vec<(G::Move, i32)> {
+        let me = position.to_move();
+        position
+            .legal_moves()
+            .iter()
+            .map(|&mv| {
+                let mut child = position.clone();
+                child.apply_unchecked(mv);
+                let s = if child.is_terminal() {
+                    self.terminal_score(&child)
+                } else {
+                    self.score(&child)
+                };
+                (mv, if child.to_move() == me { s } else { -s })
+            })
+            .collect()
+    }
+}
+
+/// Win (1), draw (0) or loss (-1) of a score.
+pub fn result_of(score: i32) -> i32 {
+    score.signum()
+}
+
+/// The moves of `position` that keep the best result (win, draw, loss) for the
+/// player to move — the moves that are not mistakes — and that result.
+/// Empty when the game is over.
+pub fn optimal_moves<G: Game>(oracle: &mut dyn Oracle<G>, position: &G) -> (Vec<G::Move>, i32) {
+    let scores = oracle.move_scores(position);
+    let best = scores
+        .iter()
+        .map(|&(_, s)| result_of(s))
+        .max()
+        .unwrap_or(0);
+    let moves = scores
+        .into_iter()
+        .filter(|&(_, s)| result_of(s) == best)
+        .map(|(m, _)| m)
+        .collect();
+    (moves, best)
+}
