@@ -2,8 +2,8 @@
 
 mod error;
 mod notation;
-mod outcome;
 mod oracle;
+mod outcome;
 mod perft;
 mod playout;
 mod symmetry;
@@ -11,8 +11,8 @@ mod symmetry;
 pub mod testkit;
 
 pub use error::{IllegalMove, MoveError, PositionError};
-pub use outcome::{Outcome, Player};
 pub use oracle::{Oracle, optimal_moves, result_of};
+pub use outcome::{Outcome, Player};
 pub use perft::{perft, perft_divide};
 pub use playout::random_playout;
 pub use symmetry::{Symmetry, dihedral_square, mirror_columns};

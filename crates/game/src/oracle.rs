@@ -46,11 +46,7 @@ pub fn result_of(score: i32) -> i32 {
 /// Empty when the game is over.
 pub fn optimal_moves<G: Game>(oracle: &mut dyn Oracle<G>, position: &G) -> (Vec<G::Move>, i32) {
     let scores = oracle.move_scores(position);
-    let best = scores
-        .iter()
-        .map(|&(_, s)| result_of(s))
-        .max()
-        .unwrap_or(0);
+    let best = scores.iter().map(|&(_, s)| result_of(s)).max().unwrap_or(0);
     let moves = scores
         .into_iter()
         .filter(|&(_, s)| result_of(s) == best)

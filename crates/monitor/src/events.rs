@@ -47,7 +47,7 @@ impl Histogram {
         let Some((lo, _)) = present().next() else {
             return Histogram::default();
         };
-        let hi = present().last().map_or(lo, |(v, _)| v);
+        let hi = present().next_back().map_or(lo, |(v, _)| v);
         let mut h = Histogram {
             min: lo as f64,
             max: hi as f64,
@@ -200,9 +200,7 @@ impl EventWriter {
             .msg(2, &Msg::default())
             .bytes(8, text.as_bytes());
         let mut v = Msg::default();
-        v.bytes(1, tag.as_bytes())
-            .msg(8, &tensor)
-            .msg(9, &meta);
+        v.bytes(1, tag.as_bytes()).msg(8, &tensor).msg(9, &meta);
         self.value(step, &v)
     }
 

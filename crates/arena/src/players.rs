@@ -1,0 +1,121 @@
+//! Players that choose a move for a position: baselines, the perfect player, and
+//! the network agent.
+
+use crate::agent::Agent;
+use az_game::{Game, Oracle, optimal_moves};
+use az_infer::BatchModel;
+use az_mcts::{Rollout, SearchConfig, Tree};
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
+
+/// Something that plays: chooses a legal move of a position that is not over.
+pub trait Player<G: Game> {
+    /// A short name for reports (`random`, `mcts:1000`, `perfect`, `network`).
+    fn name(&self) -> String;
+    /// The move to play at `position`.
+    fn choose(&mut self, position: &G) -> G::Move;
+}
+
+/// Uniformly random legal moves.
+#[derive(Debug)]
+pub struct RandomPlayer(SmallRng);
+
+impl RandomPlayer {
+    /// Seeded.
+    pub fn new(seed: u64) -> Self {
+        RandomPlayer(SmallRng::seed_from_u64(seed))
+    }
+}
+
+impl<G: Game> Player<G> for RandomPlayer {
+    fn name(&self) -> String {
+        "random".to_owned()
+    }
+
+    fn choose(&mut self, position: &G) -> G::Move {
+        let moves = position.legal_moves();
+        moves[self.0.random_range(0..moves.len())]
+    }
+}
+
+/// The classic baseline: MCTS with uniform priors and one random playout per leaf.
+#[derive(Debug)]
+pub struct MctsPlayer {
+    simulations: u32,
+    rollout: Rollout,
+    seed: u64,
+}
+
+impl MctsPlayer {
+    /// `simulations` per move, seeded.
+    pub fn new(simulations: u32, seed: u64) -> Self {
+        MctsPlayer {
+            simulations,
+            rollout: Rollout::new(1, seed),
+            seed,
+        }
+    }
+}
+
+impl<G: Game> Player<G> for MctsPlayer {
+    fn name(&self) -> String {
+        format!("mcts:{}", self.simulations)
+    }
+
+    fn choose(&mut self, position: &G) -> G::Move {
+        self.seed = self.seed.wrapping_add(1);
+        let config = SearchConfig {
+            c_init: 2.0,
+            c_base: f32::INFINITY,
+            seed: self.seed,
+            ..SearchConfig::default()
+        };
+        let mut tree = Tree::new(position.clone(), config);
+        tree.search(&mut self.rollout, self.simulations.max(1), 1);
+        tree.choose_move(0.0)
+            .unwrap_or_else(|| position.legal_moves()[0])
+    }
+}
+
+/// Plays a uniformly random move among those that keep the best result.
+pub struct PerfectPlayer<G: Game> {
+    oracle: Box<dyn Oracle<G>>,
+    rng: SmallRng,
+}
+
+impl<G: Game> std::fmt::Debug for PerfectPlayer<G> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PerfectPlayer")
+    }
+}
+
+impl<G: Game> PerfectPlayer<G> {
+    /// With `oracle`, seeded.
+    pub fn new(oracle: Box<dyn Oracle<G>>, seed: u64) -> Self {
+        PerfectPlayer {
+            oracle,
+            rng: SmallRng::seed_from_u64(seed),
+        }
+    }
+}
+
+impl<G: Game> Player<G> for PerfectPlayer<G> {
+    fn name(&self) -> String {
+        "perfect".to_owned()
+    }
+
+    fn choose(&mut self, position: &G) -> G::Move {
+        let (moves, _) = optimal_moves(self.oracle.as_mut(), position);
+        moves[self.rng.random_range(0..moves.len())]
+    }
+}
+
+impl<G: Game, M: BatchModel> Player<G> for Agent<M> {
+    fn name(&self) -> String {
+        format!("network({} sims)", self.config().simulations)
+    }
+
+    fn choose(&mut self, position: &G) -> G::Move {
+        self.analyze(position).best
+    }
+}
