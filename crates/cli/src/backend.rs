@@ -3,8 +3,6 @@
 
 use crate::error::BadInput;
 use az_experiment::{DeviceSpec, Experiment};
-use az_game::Game;
-use az_model::NetConfig;
 use burn::tensor::Device;
 
 /// The Burn device for `spec`.
@@ -43,20 +41,6 @@ fn cuda() -> Result<Device, BadInput> {
          (or --set model.device=cpu)"
             .to_owned(),
     ))
-}
-
-/// Network sizes for game `G` from the experiment's `[model]`.
-pub fn net_config<G: Game>(exp: &Experiment) -> NetConfig {
-    let m = &exp.manifest.model;
-    NetConfig {
-        planes: G::SHAPE.planes,
-        height: G::SHAPE.height,
-        width: G::SHAPE.width,
-        actions: G::NUM_ACTIONS,
-        blocks: m.blocks,
-        channels: m.channels,
-        value_hidden: m.value_hidden,
-    }
 }
 
 /// Loads an experiment (name or path, with `--set` overrides) and its device.

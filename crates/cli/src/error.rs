@@ -11,7 +11,10 @@ pub const EXIT_FAILURE: u8 = 1;
 
 /// The exit code for `err`: [`EXIT_BAD_INPUT`] when a [`BadInput`] is in its chain.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
-    if err.chain().any(|e| e.is::<BadInput>()) {
+    if err
+        .chain()
+        .any(|e| e.is::<BadInput>() || e.is::<az_experiment::ManifestError>())
+    {
         EXIT_BAD_INPUT
     } else {
         EXIT_FAILURE

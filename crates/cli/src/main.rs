@@ -1,6 +1,6 @@
 //! `az`: the command line of the az framework. See `az --help`.
 
-use az_cli::commands::{bench, list, new_game, perft};
+use az_cli::commands::{bench, list, new_game, perft, run};
 use az_cli::error::{EXIT_BAD_INPUT, exit_code};
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -17,6 +17,8 @@ struct Cli {
 enum Command {
     /// List the registered games and the experiment manifests.
     List(list::ListArgs),
+    /// Train: self-play, replay, learning, evaluation, checkpoints, TensorBoard.
+    Run(run::RunArgs),
     /// Count the move sequences of a given length (checks a move generator).
     Perft(perft::PerftArgs),
     /// Speed measurements.
@@ -26,9 +28,10 @@ enum Command {
     NewGame(new_game::NewGameArgs),
 }
 
-fn run(cli: Cli) -> anyhow::Result<String> {
+fn dispatch(cli: Cli) -> anyhow::Result<String> {
     Ok(match cli.command {
         Command::List(args) => list::run(&args, std::path::Path::new("experiments")),
+        Command::Run(args) => run::run(&args)?,
         Command::Perft(args) => perft::run(&args)?,
         Command::Bench(cmd) => bench::run(&cmd)?,
         Command::NewGame(args) => new_game::run(&args)?,
@@ -44,7 +47,7 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { EXIT_BAD_INPUT } else { 0 });
         }
     };
-    match run(cli) {
+    match dispatch(cli) {
         Ok(out) => {
             if !out.is_empty() {
                 println!("{out}");

@@ -296,12 +296,14 @@ impl Default for ReplaySection {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EvalSection {
-    /// Opponents: `random`, `perfect`, `mcts:N` (rollout MCTS with N simulations).
+    /// Opponents: `random`, `perfect`, `previous`, `mcts:N` (rollout MCTS with N simulations).
     pub opponents: Vec<String>,
     /// Games per opponent per evaluation (half with each colour).
     pub games: usize,
     /// Training steps between evaluations (0 = never).
     pub every: u64,
+    /// Positions per game phase for the mistake rates (games with an oracle; 0 = off).
+    pub mistake_positions: usize,
 }
 
 impl Default for EvalSection {
@@ -310,6 +312,7 @@ impl Default for EvalSection {
             opponents: vec!["random".to_owned()],
             games: 20,
             every: 1000,
+            mistake_positions: 100,
         }
     }
 }

@@ -175,6 +175,7 @@ pub(crate) fn check(m: &Manifest, path: &Path, games: &[&str]) -> Result<(), Man
     for (i, o) in m.eval.opponents.iter().enumerate() {
         let ok = o == "random"
             || o == "perfect"
+            || o == "previous"
             || o.strip_prefix("mcts:")
                 .and_then(|n| n.parse::<u32>().ok())
                 .is_some_and(|n| n >= 1);
@@ -182,10 +183,16 @@ pub(crate) fn check(m: &Manifest, path: &Path, games: &[&str]) -> Result<(), Man
             return Err(c.fail(
                 &format!("eval.opponents[{i}]"),
                 format!("{o:?}"),
-                "\"random\", \"perfect\" or \"mcts:N\" with N >= 1",
+                "\"random\", \"perfect\" (games with an oracle), \"previous\" (the network at the previous evaluation) or \"mcts:N\" with N >= 1",
             ));
         }
     }
     c.int("eval.games", m.eval.games, 0, 1_000_000)?;
+    c.int(
+        "eval.mistake_positions",
+        m.eval.mistake_positions,
+        0,
+        100_000,
+    )?;
     Ok(())
 }

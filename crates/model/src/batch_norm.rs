@@ -58,7 +58,11 @@ fn train(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
     // trainer refuses that step, and the last good statistics stay.
     let blend = |old: Tensor<1>, batch: Tensor<1>| {
         let new = (old.clone() * (1.0 - m) + batch.detach() * m).detach();
-        new.clone().mask_where(new.is_finite().bool_not(), old)
+        // Detached: a running statistic that kept its graph would chain every
+        // step's graph to the next, and each step would take longer than the last.
+        new.clone()
+            .mask_where(new.is_finite().bool_not(), old)
+            .detach()
     };
     bn.running_mean.update(blend(running_mean, mean.clone()));
     bn.running_var.update(blend(running_var, var.clone()));

@@ -4,3 +4,4 @@ pub mod bench;
 pub mod list;
 pub mod new_game;
 pub mod perft;
+pub mod run;

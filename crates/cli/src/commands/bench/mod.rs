@@ -6,7 +6,7 @@ mod playouts;
 mod selfplay;
 
 pub use mcts::{EvaluatorKind, MctsArgs, MctsReport};
-pub use model::{ModelArgs, inference_rate, train_config, training_rate};
+pub use model::{ModelArgs, inference_rate, training_rate};
 pub use playouts::{PlayoutArgs, PlayoutReport};
 pub use selfplay::{SelfPlayArgs, SelfPlayReport};
 

@@ -1,13 +1,13 @@
 //! `az bench model`: the experiment's network alone, inference and training speed.
 
 use super::parse_seconds;
-use crate::backend::net_config;
 use crate::games::{GameVisitor, with_game};
 use az_experiment::Experiment;
 use az_game::Game;
 use az_model::{InferenceNet, NetConfig, PolicyValueNet};
 use az_replay::TrainBatch;
-use az_train::{OptimizerKind, TrainConfig, Trainer};
+use az_run::{net_config, train_config};
+use az_train::{TrainConfig, Trainer};
 use burn::tensor::Device;
 use std::time::Instant;
 
@@ -91,33 +91,6 @@ pub fn training_rate(
         done += n;
     }
     done as f64 / t0.elapsed().as_secs_f64()
-}
-
-/// The manifest's `[train]` as the learner's settings.
-pub fn train_config(exp: &Experiment) -> TrainConfig {
-    let t = &exp.manifest.train;
-    TrainConfig {
-        batch_size: t.batch_size,
-        optimizer: match t.optimizer {
-            az_experiment::OptimizerSpec::Adamw => OptimizerKind::AdamW,
-            az_experiment::OptimizerSpec::Sgd => OptimizerKind::Sgd {
-                momentum: t.momentum,
-            },
-        },
-        learning_rate: t.learning_rate,
-        schedule: match t.lr_schedule {
-            az_experiment::ScheduleSpec::Constant => az_train::Schedule::Constant,
-            az_experiment::ScheduleSpec::Step => az_train::Schedule::Step {
-                every: t.lr_step_every,
-                factor: t.lr_step_factor,
-            },
-            az_experiment::ScheduleSpec::Cosine => az_train::Schedule::Cosine {
-                total: exp.manifest.run.max_steps.unwrap_or(u64::MAX),
-            },
-        },
-        warmup_steps: t.lr_warmup_steps,
-        weight_decay: t.weight_decay,
-    }
 }
 
 struct Bench<'a> {

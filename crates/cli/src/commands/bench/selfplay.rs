@@ -147,7 +147,7 @@ impl GameVisitor for Bench<'_> {
         let (exp, args) = (self.exp, self.args);
         let report = match args.model {
             ModelKind::Network => {
-                let cfg = crate::backend::net_config::<G>(exp);
+                let cfg = az_run::net_config::<G>(exp);
                 let net = az_model::PolicyValueNet::new(&cfg, &self.device);
                 let m = az_model::InferenceNet::new(&net, cfg, &self.device);
                 measure::<G, _>(exp, m, args.seconds)

@@ -1,0 +1,164 @@
+//! `az run`: a training run of an experiment (see az-run).
+
+use crate::error::BadInput;
+use crate::games::{GameVisitor, with_game};
+use az_experiment::Experiment;
+use az_game::Game;
+use az_run::{RunOptions, RunSummary, fresh_run_dir, latest_run_dir};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Where runs go unless `--run-dir` says otherwise.
+pub const RUNS: &str = "runs";
+
+/// Arguments of `az run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Experiment: a name in experiments/ (`connect4`) or a manifest path.
+    pub experiment: String,
+    /// Run directory (default: runs/<experiment>-<UTC time>; with --resume, the newest run of the experiment).
+    #[arg(long)]
+    pub run_dir: Option<PathBuf>,
+    /// Continue a run from its newest checkpoint and replay chunks (its own manifest.toml, plus --set).
+    #[arg(long)]
+    pub resume: bool,
+    /// Stop this session after N seconds (checkpointing first).
+    #[arg(long, value_parser = parse_limit)]
+    pub max_seconds: Option<f64>,
+    /// Override a manifest value: `--set section.key=value` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+    /// Plain log lines even on a terminal (no live display).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+fn parse_limit(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s > 0.0 && s.is_finite() => Ok(s),
+        _ => Err(format!(
+            "expected a number of seconds above 0, got {text:?}"
+        )),
+    }
+}
+
+struct Visit<'a> {
+    exp: &'a Experiment,
+    device: burn::tensor::Device,
+    options: RunOptions,
+}
+
+impl GameVisitor for Visit<'_> {
+    type Output = anyhow::Result<RunSummary>;
+    fn visit<G: Game>(self) -> anyhow::Result<RunSummary> {
+        az_run::run::<G>(self.exp, &self.device, &self.options)
+    }
+}
+
+/// The experiment and run directory `args` select.
+///
+/// # Errors
+/// [`BadInput`] for an unknown experiment, a bad `--set`, or nothing to resume.
+pub fn select(args: &RunArgs, runs: &Path) -> Result<(Experiment, PathBuf), BadInput> {
+    if !args.resume {
+        let exp = crate::experiments::load(&args.experiment, &args.overrides)?;
+        let dir = args
+            .run_dir
+            .clone()
+            .unwrap_or_else(|| fresh_run_dir(runs, &exp.name));
+        if dir.join("manifest.toml").exists() {
+            return Err(BadInput(format!(
+                "{} already holds a run: continue it with --resume, or choose another --run-dir",
+                dir.display()
+            )));
+        }
+        return Ok((exp, dir));
+    }
+    let name = Path::new(&args.experiment).file_stem().map_or_else(
+        || args.experiment.clone(),
+        |s| s.to_string_lossy().into_owned(),
+    );
+    let dir = match &args.run_dir {
+        Some(d) => d.clone(),
+        None => latest_run_dir(runs, &name).ok_or_else(|| {
+            BadInput(format!(
+                "--resume: no run of {name:?} under {}/ (start one with `az run {name}`, or give --run-dir)",
+                runs.display()
+            ))
+        })?,
+    };
+    let manifest = dir.join("manifest.toml");
+    if !manifest.is_file() {
+        return Err(BadInput(format!(
+            "--resume: {} is not a run directory (no manifest.toml)",
+            dir.display()
+        )));
+    }
+    let mut exp = Experiment::load(&manifest, &args.overrides, &crate::games::names())
+        .map_err(|e| BadInput(e.to_string()))?;
+    exp.name = az_run::RunDir::new(&dir)
+        .read_record()
+        .map(|r| r.experiment)
+        .unwrap_or(name);
+    Ok((exp, dir))
+}
+
+/// Runs `az run`.
+///
+/// # Errors
+/// [`BadInput`] for bad arguments or manifests; any failure of the run.
+pub fn run(args: &RunArgs) -> anyhow::Result<String> {
+    let (exp, dir) = select(args, Path::new(RUNS))?;
+    let device = crate::backend::device(exp.manifest.model.device)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    // First Ctrl-C: finish the step, checkpoint, exit. Second: exit at once.
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::AcqRel) {
+            eprintln!("\ninterrupted again: exiting without a final checkpoint");
+            std::process::exit(130);
+        }
+        eprintln!(
+            "\nstopping: finishing the step and writing a checkpoint (Ctrl-C again to quit now)"
+        );
+    });
+    let options = RunOptions {
+        run_dir: dir.clone(),
+        resume: args.resume,
+        max_seconds: args.max_seconds,
+        stop,
+        progress: !args.no_progress && std::io::stderr().is_terminal(),
+    };
+    let game = exp.manifest.game.name.clone();
+    let summary = with_game(
+        &game,
+        Visit {
+            exp: &exp,
+            device,
+            options,
+        },
+    )??;
+    let mut out = format!(
+        "run {}: {} steps, {} games this session, {:.0} s ({})",
+        dir.display(),
+        summary.steps,
+        summary.games,
+        summary.seconds,
+        summary.reason
+    );
+    if let Some(e) = &summary.last_eval {
+        for (name, m, elo) in &e.matches {
+            out.push_str(&format!(
+                "\n  vs {name}: {} wins, {} draws, {} losses of {} (Elo difference {elo:+.0})",
+                m.wins, m.draws, m.losses, m.games
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "\nTensorBoard: tensorboard --logdir {}",
+        dir.display()
+    ));
+    Ok(out)
+}

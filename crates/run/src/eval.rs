@@ -1,0 +1,226 @@
+//! Evaluation during a run, on its own thread: matches against the manifest's
+//! opponents, the Elo ladder against the previous evaluation, and mistake rates
+//! against the game's oracle. The trainer hands over a snapshot of the weights and
+//! goes on; the report comes back on a channel.
+
+use crate::config::agent_config;
+use az_arena::{
+    Agent, MatchResult, MistakeRates, OpponentSpec, PerfectPlayer, PhasePositions, Player,
+    RandomPlayer, elo_difference, mistake_rates, phase_positions, play_match,
+};
+use az_experiment::{Experiment, ManifestError};
+use az_game::Game;
+use az_model::InferenceNet;
+use flume::{Receiver, Sender};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+/// Results of one evaluation.
+#[derive(Clone, Debug)]
+pub struct EvalReport {
+    /// Training step of the weights evaluated.
+    pub step: u64,
+    /// Per opponent: its name, the result, the Elo difference it implies.
+    pub matches: Vec<(String, MatchResult, f64)>,
+    /// Ladder Elo: the previous evaluation's plus the difference against it (0 at
+    /// the first evaluation); `None` without `previous` among the opponents.
+    pub elo: Option<f64>,
+    /// Mistake rates of the policy alone (argmax) and of the full search.
+    pub mistakes: Option<(MistakeRates, MistakeRates)>,
+    /// Seconds it took.
+    pub seconds: f64,
+}
+
+struct Job {
+    step: u64,
+    net: InferenceNet,
+}
+
+/// The evaluation thread.
+#[derive(Debug)]
+pub struct Evaluator {
+    jobs: Option<Sender<Job>>,
+    reports: Receiver<EvalReport>,
+    handle: Option<JoinHandle<()>>,
+    busy: bool,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Job({})", self.step)
+    }
+}
+
+/// The opponents of `exp`, checked against game `G`.
+///
+/// # Errors
+/// [`ManifestError::Invalid`] for `perfect` in a game without an oracle.
+pub fn opponents<G: Game>(exp: &Experiment) -> Result<Vec<OpponentSpec>, ManifestError> {
+    let mut out = Vec::new();
+    for (i, o) in exp.manifest.eval.opponents.iter().enumerate() {
+        let invalid = |allowed: &str| ManifestError::Invalid {
+            path: exp.path.clone(),
+            key: format!("eval.opponents[{i}]"),
+            value: format!("{o:?}"),
+            allowed: allowed.to_owned(),
+        };
+        let spec = OpponentSpec::parse(o).map_err(|e| invalid(&e.to_string()))?;
+        if spec == OpponentSpec::Perfect && G::oracle().is_none() {
+            return Err(invalid(&format!(
+                "an opponent {} has: {} has no oracle, so no \"perfect\"",
+                G::NAME,
+                G::NAME
+            )));
+        }
+        out.push(spec);
+    }
+    Ok(out)
+}
+
+impl Evaluator {
+    /// Starts the thread for game `G` with `exp`'s opponents (checked by [`opponents`]).
+    pub fn start<G: Game>(exp: &Experiment, opponents: Vec<OpponentSpec>) -> Evaluator {
+        let (jobs, job_rx) = flume::unbounded::<Job>();
+        let (report_tx, reports) = flume::unbounded();
+        let exp = exp.clone();
+        let handle = std::thread::Builder::new()
+            .name("az-eval".to_owned())
+            .spawn(move || eval_loop::<G>(&exp, &opponents, &job_rx, &report_tx))
+            .expect("spawning the evaluation thread");
+        Evaluator {
+            jobs: Some(jobs),
+            reports,
+            handle: Some(handle),
+            busy: false,
+        }
+    }
+
+    /// Whether an evaluation is running.
+    pub fn busy(&self) -> bool {
+        self.busy
+    }
+
+    /// Starts evaluating `net` (the weights of `step`); false if one is still running.
+    pub fn submit(&mut self, step: u64, net: InferenceNet) -> bool {
+        if self.busy {
+            return false;
+        }
+        let sent = self
+            .jobs
+            .as_ref()
+            .is_some_and(|j| j.send(Job { step, net }).is_ok());
+        self.busy = sent;
+        sent
+    }
+
+    /// A finished report, if any.
+    pub fn poll(&mut self) -> Option<EvalReport> {
+        let r = self.reports.try_recv().ok();
+        if r.is_some() {
+            self.busy = false;
+        }
+        r
+    }
+
+    /// Waits for the running evaluation, if any, and returns its report.
+    pub fn wait(&mut self) -> Option<EvalReport> {
+        if !self.busy {
+            return None;
+        }
+        let r = self.reports.recv().ok();
+        self.busy = false;
+        r
+    }
+}
+
+impl Drop for Evaluator {
+    fn drop(&mut self) {
+        self.jobs = None; // the thread ends after its current job
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+fn eval_loop<G: Game>(
+    exp: &Experiment,
+    opponents: &[OpponentSpec],
+    jobs: &Receiver<Job>,
+    reports: &Sender<EvalReport>,
+) {
+    let games = exp.manifest.eval.games as u32;
+    let seed = exp.manifest.run.seed ^ 0x0e7a_1000;
+    let config = agent_config(exp, None);
+    let mut sets: Option<Vec<PhasePositions<G>>> = None;
+    let mut previous: Option<(InferenceNet, f64)> = None;
+    for job in jobs.iter() {
+        let t0 = Instant::now();
+        let mut agent = Agent::new(job.net.clone(), config.clone());
+        let mut matches = Vec::new();
+        let mut elo = None;
+        let round_seed = seed ^ job.step.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        for spec in opponents {
+            let (result, name) = match spec {
+                OpponentSpec::Previous => {
+                    let Some((net, prev_elo)) = &previous else {
+                        elo = Some(0.0);
+                        continue;
+                    };
+                    let mut other = Agent::new(net.clone(), config.clone());
+                    let r = play_match::<G>(&mut agent, &mut other, games, 2, round_seed);
+                    elo = Some(prev_elo + elo_difference(&r));
+                    (r, "previous".to_owned())
+                }
+                OpponentSpec::Checkpoint(_) => continue, // not in manifests (validated)
+                other => {
+                    let mut player = baseline::<G>(other, round_seed);
+                    let r = play_match::<G>(&mut agent, player.as_mut(), games, 0, round_seed);
+                    (r, other.to_string())
+                }
+            };
+            matches.push((name, result, elo_difference(&result)));
+        }
+        let mistakes = G::oracle()
+            .filter(|_| exp.manifest.eval.mistake_positions > 0)
+            .map(|mut oracle| {
+                let sets = sets.get_or_insert_with(|| {
+                    phase_positions::<G>(oracle.as_mut(), exp.manifest.eval.mistake_positions, seed)
+                });
+                let mut policy = Agent::new(job.net.clone(), agent_config(exp, Some(0)));
+                (
+                    mistake_rates(&mut policy, sets),
+                    mistake_rates(&mut agent, sets),
+                )
+            });
+        previous = Some((job.net, elo.unwrap_or(0.0)));
+        let report = EvalReport {
+            step: job.step,
+            matches,
+            elo,
+            mistakes,
+            seconds: t0.elapsed().as_secs_f64(),
+        };
+        if reports.send(report).is_err() {
+            return;
+        }
+    }
+}
+
+/// A player for a baseline opponent (`random`, `perfect`, `mcts:N`).
+///
+/// # Panics
+/// For `previous` or a checkpoint, which need a network, or `perfect` in a game
+/// without an oracle (checked by [`opponents`]).
+pub fn baseline<G: Game>(spec: &OpponentSpec, seed: u64) -> Box<dyn Player<G>> {
+    match spec {
+        OpponentSpec::Random => Box::new(RandomPlayer::new(seed)),
+        OpponentSpec::Mcts(n) => Box::new(az_arena::MctsPlayer::new(*n, seed)),
+        OpponentSpec::Perfect => Box::new(PerfectPlayer::new(
+            G::oracle().expect("perfect opponents are checked to have an oracle"),
+            seed,
+        )),
+        OpponentSpec::Previous | OpponentSpec::Checkpoint(_) => {
+            panic!("{spec} is not a baseline")
+        }
+    }
+}
