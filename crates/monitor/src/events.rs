@@ -86,6 +86,7 @@ impl Histogram {
 pub struct EventWriter {
     path: PathBuf,
     out: BufWriter<File>,
+    mirror: Option<(PathBuf, BufWriter<File>)>,
 }
 
 static WRITERS: AtomicU32 = AtomicU32::new(0);
@@ -125,6 +126,7 @@ impl EventWriter {
                     let mut w = EventWriter {
                         out: BufWriter::new(file),
                         path,
+                        mirror: None,
                     };
                     let mut event = Msg::default();
                     event.double(1, now()).bytes(3, b"brain.Event:2");
@@ -136,6 +138,25 @@ impl EventWriter {
                 Err(e) => return Err(err(&path)(e)),
             }
         }
+    }
+
+    /// Also appends every scalar to `path` as a JSON line
+    /// `{"step":S,"tag":"T","value":V}` (the value as stored, an `f32`), for
+    /// scripts that do not read event files.
+    ///
+    /// # Errors
+    /// [`EventError`] if the file cannot be opened.
+    pub fn mirror_scalars(&mut self, path: &Path) -> Result<(), EventError> {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|source| EventError {
+                path: path.to_owned(),
+                source,
+            })?;
+        self.mirror = Some((path.to_owned(), BufWriter::new(file)));
+        Ok(())
     }
 
     /// The file written.
@@ -172,7 +193,23 @@ impl EventWriter {
     pub fn scalar(&mut self, tag: &str, step: i64, value: f64) -> Result<(), EventError> {
         let mut v = Msg::default();
         v.bytes(1, tag.as_bytes()).float(2, value as f32);
-        self.value(step, &v)
+        self.value(step, &v)?;
+        if let Some((path, m)) = &mut self.mirror {
+            let tag = tag.replace('\\', "\\\\").replace('"', "\\\"");
+            let v = value as f32;
+            let v = if v.is_finite() {
+                format!("{v:?}")
+            } else {
+                format!("\"{v}\"")
+            };
+            writeln!(m, "{{\"step\":{step},\"tag\":\"{tag}\",\"value\":{v}}}").map_err(
+                |source| EventError {
+                    path: path.clone(),
+                    source,
+                },
+            )?;
+        }
+        Ok(())
     }
 
     /// A histogram.
@@ -215,7 +252,14 @@ impl EventWriter {
             source,
         };
         self.out.flush().map_err(err)?;
-        self.out.get_ref().sync_data().map_err(err)
+        self.out.get_ref().sync_data().map_err(err)?;
+        if let Some((path, m)) = &mut self.mirror {
+            m.flush().map_err(|source| EventError {
+                path: path.clone(),
+                source,
+            })?;
+        }
+        Ok(())
     }
 }
 
@@ -223,6 +267,9 @@ impl Drop for EventWriter {
     fn drop(&mut self) {
         // Best effort: an error here has nowhere to go; callers flush to see errors.
         let _ = self.out.flush();
+        if let Some((_, m)) = &mut self.mirror {
+            let _ = m.flush();
+        }
     }
 }
 

@@ -192,7 +192,8 @@ pub fn run<G: Game>(exp: &Experiment, device: &Device, opts: &RunOptions) -> Res
     };
     let elapsed_before = meta.elapsed_seconds;
 
-    let writer = az_monitor::EventWriter::create(&run.events())?;
+    let mut writer = az_monitor::EventWriter::create(&run.events())?;
+    writer.mirror_scalars(&run.scalars())?;
     let mut metrics = Metrics::new(writer, m.inference.threads);
     metrics.writer().text(
         "manifest",
@@ -311,25 +312,36 @@ pub fn run<G: Game>(exp: &Experiment, device: &Device, opts: &RunOptions) -> Res
                 }
             }
         }
+        // Errors past this point end the loop, so the threads still get shut down.
         if let Some(r) = evaluator.as_mut().and_then(Evaluator::poll) {
-            let s = metrics.eval(&r)?;
-            out.line(&format!(
-                "eval at step {} ({:.1} s): {s}",
-                r.step, r.seconds
-            ));
+            match metrics.eval(&r) {
+                Ok(s) => out.line(&format!(
+                    "eval at step {} ({:.1} s): {s}",
+                    r.step, r.seconds
+                )),
+                Err(e) => {
+                    failure = Some(e);
+                    break "writing metrics failed".to_owned();
+                }
+            }
             last_report_eval = Some(r);
         }
         if last_report.elapsed() >= REPORT_EVERY {
             last_report = Instant::now();
             let elapsed = started.elapsed().as_secs_f64();
-            metrics.report(
-                trainer.steps(),
-                &selfplay.stats(),
-                &server.stats(),
-                (intake.buffer.len(), intake.buffer.memory_bytes()),
-                elapsed_before + elapsed,
-            )?;
-            metrics.writer().flush()?;
+            let reported = metrics
+                .report(
+                    trainer.steps(),
+                    &selfplay.stats(),
+                    &server.stats(),
+                    (intake.buffer.len(), intake.buffer.memory_bytes()),
+                    elapsed_before + elapsed,
+                )
+                .and_then(|()| Ok(metrics.writer().flush()?));
+            if let Err(e) = reported {
+                failure = Some(e);
+                break "writing metrics failed".to_owned();
+            }
             let line = metrics.snapshot.line(elapsed);
             if let Some(bar) = &out.bar {
                 bar.set_message(line.clone());
@@ -345,9 +357,23 @@ pub fn run<G: Game>(exp: &Experiment, device: &Device, opts: &RunOptions) -> Res
         }
         if last_flush.elapsed() >= REPLAY_FLUSH_EVERY {
             last_flush = Instant::now();
-            intake.store.flush(m.replay.capacity)?;
+            if let Err(e) = intake.store.flush(m.replay.capacity) {
+                failure = Some(e.into());
+                break "writing replay chunks failed".to_owned();
+            }
         }
     };
+
+    // The last interval's metrics, at the final step.
+    if let Err(e) = metrics.report(
+        trainer.steps(),
+        &selfplay.stats(),
+        &server.stats(),
+        (intake.buffer.len(), intake.buffer.memory_bytes()),
+        elapsed_before + started.elapsed().as_secs_f64(),
+    ) {
+        failure.get_or_insert(e);
+    }
 
     // Shut down: workers first (draining finished games so none blocks), then the server.
     selfplay.stop();

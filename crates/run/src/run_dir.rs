@@ -9,6 +9,7 @@
 //!   checkpoints/step-000001200.azck
 //!   replay/chunk-0000000007.azr
 //!   events/events.out.tfevents.*
+//!   scalars.jsonl      every TensorBoard scalar again, one JSON object per line
 //! ```
 
 use anyhow::{Context, Result};
@@ -73,6 +74,11 @@ impl RunDir {
     /// `events/`.
     pub fn events(&self) -> PathBuf {
         self.root.join("events")
+    }
+
+    /// `scalars.jsonl`.
+    pub fn scalars(&self) -> PathBuf {
+        self.root.join("scalars.jsonl")
     }
 
     /// `log.txt`.

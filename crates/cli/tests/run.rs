@@ -1,0 +1,164 @@
+//! `az run` end to end on tic-tac-toe: a fresh run, a run killed with SIGKILL and
+//! resumed, a run stopped with Ctrl-C (SIGINT), and the TensorBoard events read
+//! back with TensorBoard's own reader when `AZ_TB_PYTHON` names a Python that has
+//! tbparse (`.ci/run` sets it up).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const MANIFEST: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../experiments/tictactoe.toml"
+);
+
+/// Small and quick: frequent checkpoints and evaluations.
+const SETS: &[&str] = &[
+    "train.min_replay=300",
+    "train.checkpoint_every=40",
+    "eval.every=40",
+    "eval.games=10",
+    "eval.mistake_positions=20",
+    "eval.opponents=[\"random\",\"perfect\",\"previous\"]",
+];
+
+fn command(dir: &Path, extra: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_az"));
+    c.args(["run", MANIFEST, "--no-progress", "--run-dir"])
+        .arg(dir)
+        .args(extra)
+        .env("RUST_BACKTRACE", "1");
+    for s in SETS {
+        c.args(["--set", s]);
+    }
+    c
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn checkpoints(dir: &Path) -> Vec<u64> {
+    let mut steps: Vec<u64> = std::fs::read_dir(dir.join("checkpoints"))
+        .map(|r| {
+            r.filter_map(|e| {
+                let name = e.ok()?.file_name().into_string().ok()?;
+                name.strip_prefix("step-")?
+                    .strip_suffix(".azck")?
+                    .parse()
+                    .ok()
+            })
+            .collect()
+        })
+        .unwrap_or_default();
+    steps.sort_unstable();
+    steps
+}
+
+fn wait_for_checkpoint(child: &mut Child, dir: &Path, above: u64) -> u64 {
+    let t0 = Instant::now();
+    loop {
+        if let Some(&s) = checkpoints(dir).last()
+            && s > above
+        {
+            return s;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "az run ended before writing a checkpoint"
+        );
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "no checkpoint after 120 s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn scratch() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("az-run-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn run_kill_resume_interrupt_and_read_back() {
+    let dir = scratch();
+
+    // 1. A run killed with SIGKILL once it has a checkpoint: nothing to clean up.
+    let mut child = command(&dir, &["--max-seconds", "300"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let killed_at = wait_for_checkpoint(&mut child, &dir, 0);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    for f in ["manifest.toml", "run.json", "log.txt", "scalars.jsonl"] {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+    // Starting over in a run directory is refused, naming what to do.
+    let o = command(&dir, &["--max-seconds", "5"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--resume"), "{}", text(&o));
+
+    // 2. Resumed: goes on from the checkpoint with its replay, ends at the time limit.
+    let o = command(&dir, &["--resume", "--max-seconds", "8"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let log = std::fs::read_to_string(dir.join("log.txt")).unwrap();
+    assert!(log.contains("resumed from"), "{log}");
+    assert!(
+        log.contains("replay:"),
+        "the replay window was not reloaded: {log}"
+    );
+    let resumed_to = *checkpoints(&dir).last().unwrap();
+    assert!(resumed_to > killed_at, "{resumed_to} <= {killed_at}");
+
+    // 3. Ctrl-C: the step ends, a checkpoint is written, exit code 0.
+    let mut child = command(&dir, &["--resume", "--max-seconds", "300"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_checkpoint(&mut child, &dir, resumed_to);
+    std::thread::sleep(Duration::from_secs(1));
+    let signal = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(signal.success());
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("interrupt"), "{}", text(&o));
+    let last = *checkpoints(&dir).last().unwrap();
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
+    assert_eq!(record["sessions"].as_array().unwrap().len(), 3);
+
+    // 4. TensorBoard's reader sees exactly what we wrote.
+    match std::env::var("AZ_TB_PYTHON") {
+        Ok(python) => {
+            let script = concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../tests/tensorboard/check_run.py"
+            );
+            let o = Command::new(python)
+                .arg(script)
+                .arg(&dir)
+                .args(["--min-step", &last.to_string()])
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", text(&o));
+        }
+        Err(_) => {
+            eprintln!("AZ_TB_PYTHON not set: TensorBoard read-back skipped (.ci/run sets it)")
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
