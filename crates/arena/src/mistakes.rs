@@ -7,6 +7,7 @@ use az_game::{Game, Oracle, optimal_moves};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 use serde::Serialize;
+use std::time::{Duration, Instant};
 
 /// A part of the game, by ply.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
@@ -54,11 +55,15 @@ pub struct PhasePositions<G: Game> {
 }
 
 /// Up to `per_phase` positions of each phase from random games (seeded), kept
-/// only where at least one legal move is a mistake (elsewhere no choice can be wrong).
+/// only where at least one legal move is a mistake (elsewhere no choice can be
+/// wrong). Solving stops for a phase once `budget` has passed in it (early
+/// positions of deep games can take the oracle seconds each), so a phase may
+/// hold fewer positions.
 pub fn phase_positions<G: Game>(
     oracle: &mut dyn Oracle<G>,
     per_phase: usize,
     seed: u64,
+    budget: Duration,
 ) -> Vec<PhasePositions<G>> {
     let mut rng = SmallRng::seed_from_u64(seed);
     Phase::ALL
@@ -67,7 +72,8 @@ pub fn phase_positions<G: Game>(
             let (from, to) = phase.plies::<G>();
             let mut positions = Vec::new();
             let mut tries = 0;
-            while positions.len() < per_phase && tries < per_phase * 50 {
+            let t0 = Instant::now();
+            while positions.len() < per_phase && tries < per_phase * 50 && t0.elapsed() < budget {
                 tries += 1;
                 let target = rng.random_range(from..to);
                 let mut p = G::new();
@@ -124,7 +130,7 @@ mod tests {
     #[test]
     fn perfect_makes_none_random_makes_some() {
         let mut oracle = TicTacToe::oracle().unwrap();
-        let sets = phase_positions::<TicTacToe>(oracle.as_mut(), 40, 7);
+        let sets = phase_positions::<TicTacToe>(oracle.as_mut(), 40, 7, Duration::from_secs(60));
         assert!(sets.iter().all(|s| !s.positions.is_empty()));
         let mut perfect = PerfectPlayer::new(TicTacToe::oracle().unwrap(), 1);
         let r = mistake_rates(&mut perfect, &sets);

@@ -1,6 +1,6 @@
 //! `az`: the command line of the az framework. See `az --help`.
 
-use az_cli::commands::{bench, list, new_game, perft, run};
+use az_cli::commands::{bench, list, new_game, perft, run, solve};
 use az_cli::error::{EXIT_BAD_INPUT, exit_code};
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -19,6 +19,8 @@ enum Command {
     List(list::ListArgs),
     /// Train: self-play, replay, learning, evaluation, checkpoints, TensorBoard.
     Run(run::RunArgs),
+    /// Exact values of positions read from stdin (one per line, in the game's notation).
+    Solve(solve::SolveArgs),
     /// Count the move sequences of a given length (checks a move generator).
     Perft(perft::PerftArgs),
     /// Speed measurements.
@@ -33,6 +35,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<String> {
         Command::List(args) => list::run(&args, std::path::Path::new("experiments")),
         Command::Run(args) => run::run(&args)?,
         Command::Perft(args) => perft::run(&args)?,
+        Command::Solve(args) => solve::run(&args)?,
         Command::Bench(cmd) => bench::run(&cmd)?,
         Command::NewGame(args) => new_game::run(&args)?,
     })

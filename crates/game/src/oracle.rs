@@ -16,6 +16,31 @@ pub trait Oracle<G: Game>: Send {
     /// Score of a finished game for the player to move in it.
     fn terminal_score(&self, position: &G) -> i32;
 
+    /// Only the result of `position` for the player to move: 1 win, 0 draw, -1
+    /// loss. Solvers that find it faster than the score override this.
+    fn result(&mut self, position: &G) -> i32 {
+        self.score(position).signum()
+    }
+
+    /// Every legal move with the result (1, 0, -1) it gets the player to move here.
+    fn move_results(&mut self, position: &G) -> Vec<(G::Move, i32)> {
+        let me = position.to_move();
+        position
+            .legal_moves()
+            .iter()
+            .map(|&mv| {
+                let mut child = position.clone();
+                child.apply_unchecked(mv);
+                let r = if child.is_terminal() {
+                    self.terminal_score(&child).signum()
+                } else {
+                    self.result(&child)
+                };
+                (mv, if child.to_move() == me { r } else { -r })
+            })
+            .collect()
+    }
+
     /// Every legal move with the score it gets the player to move here.
     fn move_scores(&mut self, position: &G) -> Vec<(G::Move, i32)> {
         let me = position.to_move();
@@ -45,11 +70,11 @@ pub fn result_of(score: i32) -> i32 {
 /// player to move — the moves that are not mistakes — and that result.
 /// Empty when the game is over.
 pub fn optimal_moves<G: Game>(oracle: &mut dyn Oracle<G>, position: &G) -> (Vec<G::Move>, i32) {
-    let scores = oracle.move_scores(position);
-    let best = scores.iter().map(|&(_, s)| result_of(s)).max().unwrap_or(0);
-    let moves = scores
+    let results = oracle.move_results(position);
+    let best = results.iter().map(|&(_, r)| r).max().unwrap_or(0);
+    let moves = results
         .into_iter()
-        .filter(|&(_, s)| result_of(s) == best)
+        .filter(|&(_, r)| r == best)
         .map(|(m, _)| m)
         .collect();
     (moves, best)

@@ -31,6 +31,9 @@ pub struct EvalReport {
     pub seconds: f64,
 }
 
+/// Solving time allowed per game phase when the mistake positions are chosen.
+const PHASE_BUDGET: std::time::Duration = std::time::Duration::from_secs(60);
+
 struct Job {
     step: u64,
     net: InferenceNet,
@@ -184,7 +187,12 @@ fn eval_loop<G: Game>(
             .filter(|_| exp.manifest.eval.mistake_positions > 0)
             .map(|mut oracle| {
                 let sets = sets.get_or_insert_with(|| {
-                    phase_positions::<G>(oracle.as_mut(), exp.manifest.eval.mistake_positions, seed)
+                    phase_positions::<G>(
+                        oracle.as_mut(),
+                        exp.manifest.eval.mistake_positions,
+                        seed,
+                        PHASE_BUDGET,
+                    )
                 });
                 let mut policy = Agent::new(job.net.clone(), agent_config(exp, Some(0)));
                 (

@@ -15,6 +15,9 @@ use arrayvec::ArrayVec;
 use az_game::{Game, MoveError, Outcome, Player, Shape, Symmetry, mirror_columns};
 use std::fmt;
 
+mod solver;
+pub use solver::Solver;
+
 /// Columns of the board.
 pub const WIDTH: usize = 7;
 /// Rows of the board.
@@ -121,6 +124,10 @@ impl Game for Connect4 {
     const NUM_SYMMETRIES: usize = 2;
     const MAX_GAME_LENGTH: usize = WIDTH * HEIGHT;
     const NOTATION: &'static str = "a column digit 1-7";
+
+    fn oracle() -> Option<Box<dyn az_game::Oracle<Self>>> {
+        Some(Box::<Solver>::default())
+    }
 
     fn new() -> Self {
         Connect4 {

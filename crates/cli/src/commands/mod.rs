@@ -5,3 +5,4 @@ pub mod list;
 pub mod new_game;
 pub mod perft;
 pub mod run;
+pub mod solve;

@@ -4,6 +4,7 @@ mod mcts;
 mod model;
 mod playouts;
 mod selfplay;
+mod solve;
 
 pub use mcts::{EvaluatorKind, MctsArgs, MctsReport};
 pub use model::{ModelArgs, inference_rate, training_rate};
@@ -27,6 +28,8 @@ pub enum BenchCommand {
     Selfplay(SelfPlayArgs),
     /// The experiment's network alone: inference positions/s and training samples/s.
     Model(ModelArgs),
+    /// The connect4 oracle on random positions of a ply range: seconds per position.
+    Solve(solve::SolveArgs),
 }
 
 pub(crate) fn parse_seconds(text: &str) -> Result<f64, String> {
@@ -48,5 +51,6 @@ pub fn run(cmd: &BenchCommand) -> anyhow::Result<String> {
         BenchCommand::Mcts(args) => Ok(with_game(&args.game, mcts::Mcts(args))?),
         BenchCommand::Selfplay(args) => selfplay::run(args),
         BenchCommand::Model(args) => model::run(args),
+        BenchCommand::Solve(args) => Ok(solve::run(args)?),
     }
 }
