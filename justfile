@@ -5,6 +5,33 @@ az := "cargo run --quiet --release -p az-cli --"
 default:
     @just --list
 
+# Train an experiment: `just run connect4` (an unknown name lists the experiments).
+# Extra arguments go to `az run`: `just run connect4 --resume`, `--max-seconds 600`, `--set k=v`.
+run experiment *args:
+    {{az}} run {{experiment}} {{args}}
+
+# TensorBoard on runs/ (installs it into .venv-tb on first use if it is not on PATH)
+tb port="6006":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if command -v tensorboard >/dev/null; then tb=tensorboard; else
+        [ -x .venv-tb/bin/tensorboard ] || { python3 -m venv .venv-tb && .venv-tb/bin/pip install -q tensorboard; }
+        tb=.venv-tb/bin/tensorboard
+    fi
+    "$tb" --logdir runs --port {{port}}
+
+# A trained agent against an opponent: `just eval runs/connect4-... mcts:1000 100`
+eval target opponent="random" games="100":
+    {{az}} eval {{target}} --opponent {{opponent}} --games {{games}}
+
+# Play against a trained agent: `just play runs/tictactoe-... --human-first`
+play target *args:
+    {{az}} play {{target}} {{args}}
+
+# Exact values of positions on stdin: `echo 4455 | just solve connect4`
+solve game:
+    {{az}} solve {{game}} --json
+
 # Count move sequences: `just perft connect4 8`
 perft game depth:
     {{az}} perft {{game}} {{depth}}
@@ -13,7 +40,7 @@ perft game depth:
 list:
     {{az}} list
 
-# Run the test suite (what CI runs)
+# Run the test suite (what CI runs; set AZ_TB_PYTHON to a Python with tbparse for the TensorBoard read-back)
 test:
     cargo test --workspace
 
@@ -33,3 +60,4 @@ new-game name:
 check:
     cargo fmt --check
     cargo clippy --workspace --all-targets -- -D warnings
+    DOCS_RS=1 cargo check -p az-cli --features cuda

@@ -1,6 +1,6 @@
 //! `az`: the command line of the az framework. See `az --help`.
 
-use az_cli::commands::{bench, list, new_game, perft, run, solve};
+use az_cli::commands::{analyze, bench, eval, list, new_game, perft, play, run, solve};
 use az_cli::error::{EXIT_BAD_INPUT, exit_code};
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -19,6 +19,12 @@ enum Command {
     List(list::ListArgs),
     /// Train: self-play, replay, learning, evaluation, checkpoints, TensorBoard.
     Run(run::RunArgs),
+    /// A match of a trained agent (run directory or checkpoint) against an opponent.
+    Eval(eval::EvalArgs),
+    /// Play against a trained agent in the terminal.
+    Play(play::PlayArgs),
+    /// The agent's search on positions read from stdin (one per line).
+    Analyze(analyze::AnalyzeArgs),
     /// Exact values of positions read from stdin (one per line, in the game's notation).
     Solve(solve::SolveArgs),
     /// Count the move sequences of a given length (checks a move generator).
@@ -36,6 +42,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<String> {
         Command::Run(args) => run::run(&args)?,
         Command::Perft(args) => perft::run(&args)?,
         Command::Solve(args) => solve::run(&args)?,
+        Command::Eval(args) => eval::run(&args)?,
+        Command::Play(args) => play::run(&args)?,
+        Command::Analyze(args) => analyze::run(&args)?,
         Command::Bench(cmd) => bench::run(&cmd)?,
         Command::NewGame(args) => new_game::run(&args)?,
     })
@@ -55,6 +64,15 @@ fn main() -> ExitCode {
             if !out.is_empty() {
                 println!("{out}");
             }
+            ExitCode::SUCCESS
+        }
+        Err(err)
+            if err.chain().any(|e| {
+                e.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            // The reader went away (`az analyze ... | head`): not an error of ours.
             ExitCode::SUCCESS
         }
         Err(err) => {

@@ -105,3 +105,54 @@ fn list_names_games_and_experiments() {
             .any(|v| v["kind"] == "experiment" && v["name"] == "connect4")
     );
 }
+
+fn az_stdin(args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_az"))
+        .args(args)
+        .env("RUST_BACKTRACE", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("running az");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn solve_prints_pons_scores_and_refuses_bad_positions() {
+    // X plays 3 or 6 and wins with its 4th stone: 22 - 4.
+    let o = az_stdin(&["solve", "connect4", "--json"], "4455\n1212121\n");
+    assert!(o.status.success(), "{}", text(&o));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["score"], 18);
+    assert_eq!(lines[0]["best_moves"], serde_json::json!(["3", "6"]));
+    assert_eq!(
+        lines[1]["score"], -18,
+        "a game already won by the first player"
+    );
+    let o = az_stdin(&["solve", "tictactoe", "--json"], "\n");
+    assert!(o.status.success(), "{}", text(&o));
+    for (input, needle) in [
+        ("4444444\n", "illegal move 4"),
+        ("12a\n", "\"a\""),
+        ("12121213\n", "move 8"),
+    ] {
+        let o = az_stdin(&["solve", "connect4"], input);
+        assert_eq!(o.status.code(), Some(2), "{input}: {}", text(&o));
+        assert!(text(&o).contains(needle), "{input}: {}", text(&o));
+        assert!(!text(&o).contains("panicked"), "{}", text(&o));
+    }
+    let o = az_stdin(&["solve", "othello"], "f5\n");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("no oracle"), "{}", text(&o));
+}

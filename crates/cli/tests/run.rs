@@ -160,5 +160,59 @@ fn run_kill_resume_interrupt_and_read_back() {
             eprintln!("AZ_TB_PYTHON not set: TensorBoard read-back skipped (.ci/run sets it)")
         }
     }
+    // 5. The trained agent from the run directory: eval, analyze, and their bad input.
+    let az = |args: &[&str], stdin: &str| {
+        use std::io::Write;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_az"))
+            .args(args)
+            .env("RUST_BACKTRACE", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let d = dir.to_str().unwrap();
+    let o = az(
+        &["eval", d, "--opponent", "perfect", "--games", "4", "--json"],
+        "",
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["games"], 4);
+    let sum = ["wins", "draws", "losses"]
+        .map(|k| v[k].as_u64().unwrap())
+        .iter()
+        .sum::<u64>();
+    assert_eq!(sum, 4, "{v}");
+    let o = az(
+        &["analyze", d, "--json", "--simulations", "32"],
+        "a1 a2 b1 b2\n",
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["moves"].as_array().unwrap().len(), 5, "{v}");
+    for (args, input, needle) in [
+        (&["eval", d, "--opponent", "minimax"][..], "", "mcts:N"),
+        (
+            &["eval", "/nonexistent/run", "--opponent", "random"][..],
+            "",
+            "no such run",
+        ),
+        (&["analyze", d], "a1 a1\n", "line 1"),
+        (&["analyze", d], "a1 b1 a2 b2 a3\n", "game is over"),
+    ] {
+        let o = az(args, input);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains(needle), "{args:?}: {}", text(&o));
+        assert!(!text(&o).contains("panicked"), "{}", text(&o));
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -189,7 +189,7 @@ impl Solver {
                 moves.push((p.threats_after(cell), cell));
             }
         }
-        moves.sort_by(|a, b| b.0.cmp(&a.0));
+        moves.sort_by_key(|m| std::cmp::Reverse(m.0));
         for &(_, cell) in &moves {
             let score = -self.negamax(&p.play(cell), -beta, -alpha);
             if score >= beta {

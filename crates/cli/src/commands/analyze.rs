@@ -1,0 +1,111 @@
+//! `az analyze`: the agent's search on positions read from stdin, one JSON line each.
+
+use super::agent::{load_net, resolve};
+use crate::error::BadInput;
+use crate::games::{GameVisitor, with_game};
+use az_arena::{Agent, Analysis};
+use az_game::Game;
+use std::io::{BufRead, Write};
+
+/// Arguments of `az analyze`.
+#[derive(Debug, clap::Args)]
+pub struct AnalyzeArgs {
+    /// A run directory (its newest checkpoint) or a checkpoint file in one.
+    pub target: String,
+    /// Simulations per position (default: the run's `mcts.simulations`; 0 = the policy alone).
+    #[arg(long)]
+    pub simulations: Option<u32>,
+    /// Override a manifest value: `--set section.key=value` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+    /// One JSON object per line (the default output is text).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The analysis of `p` as one JSON object.
+pub fn analysis_json<G: Game>(text: &str, p: &G, a: &Analysis<G::Move>) -> serde_json::Value {
+    let moves: Vec<serde_json::Value> = a
+        .moves
+        .iter()
+        .map(|m| {
+            serde_json::json!({"move": p.format_move(m.mv), "visits": m.visits, "prior": m.prior, "q": m.q})
+        })
+        .collect();
+    let mut q = p.clone();
+    let pv: Vec<String> =
+        a.pv.iter()
+            .map_while(|&mv| {
+                let s = q.format_move(mv);
+                q.apply_unchecked(mv);
+                Some(s)
+            })
+            .collect();
+    serde_json::json!({
+        "position": text, "best": p.format_move(a.best), "value": a.value, "moves": moves, "pv": pv,
+    })
+}
+
+struct Visit<'a> {
+    args: &'a AnalyzeArgs,
+    target: super::agent::Target,
+}
+
+impl GameVisitor for Visit<'_> {
+    type Output = anyhow::Result<()>;
+
+    fn visit<G: Game>(self) -> anyhow::Result<()> {
+        let exp = &self.target.exp;
+        let config = az_run::agent_config(exp, self.args.simulations);
+        let mut agent = Agent::new(load_net::<G>(exp, &self.target.checkpoint)?, config);
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        for (i, line) in std::io::stdin().lock().lines().enumerate() {
+            let line = line?;
+            let text = line.trim();
+            if text.is_empty() {
+                continue;
+            }
+            let p =
+                G::from_moves(text).map_err(|e| BadInput(format!("stdin line {}: {e}", i + 1)))?;
+            if p.is_terminal() {
+                return Err(BadInput(format!(
+                    "stdin line {}: the game is over after {text:?}; nothing to analyze",
+                    i + 1
+                ))
+                .into());
+            }
+            let a = agent.analyze(&p);
+            if self.args.json {
+                writeln!(out, "{}", analysis_json(text, &p, &a))?;
+            } else {
+                let top: Vec<String> = a
+                    .moves
+                    .iter()
+                    .take(3)
+                    .map(|m| format!("{} {} visits q {:+.2}", p.format_move(m.mv), m.visits, m.q))
+                    .collect();
+                writeln!(
+                    out,
+                    "{text}: best {} value {:+.3} ({})",
+                    p.format_move(a.best),
+                    a.value,
+                    top.join(", ")
+                )?;
+            }
+            out.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs `az analyze`.
+///
+/// # Errors
+/// [`BadInput`] for a bad target or an illegal position line.
+pub fn run(args: &AnalyzeArgs) -> anyhow::Result<String> {
+    let target = resolve(&args.target, &args.overrides)?;
+    let game = target.exp.manifest.game.name.clone();
+    with_game(&game, Visit { args, target })??;
+    Ok(String::new())
+}

@@ -1,0 +1,132 @@
+//! `az eval`: a match of a trained agent against an opponent.
+
+use super::agent::{load_net, resolve};
+use crate::error::BadInput;
+use crate::games::{GameVisitor, with_game};
+use az_arena::{Agent, OpponentSpec, elo_difference, play_match};
+use az_game::Game;
+
+/// Arguments of `az eval`.
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// A run directory (its newest checkpoint) or a checkpoint file in one.
+    pub target: String,
+    /// `random`, `perfect` (games with an oracle), `mcts:N`, or another checkpoint (.azck).
+    #[arg(long)]
+    pub opponent: String,
+    /// Games, half with each colour.
+    #[arg(long, default_value_t = 100)]
+    pub games: u32,
+    /// Simulations per move of the agent (default: the run's `mcts.simulations`).
+    #[arg(long)]
+    pub simulations: Option<u32>,
+    /// Random plies at the start of each pair of games (0: from the initial position).
+    #[arg(long, default_value_t = 0)]
+    pub opening_plies: usize,
+    /// Seed of the opponents and openings.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Override a manifest value: `--set section.key=value` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+struct Visit<'a> {
+    args: &'a EvalArgs,
+    target: super::agent::Target,
+    opponent: OpponentSpec,
+}
+
+impl GameVisitor for Visit<'_> {
+    type Output = Result<String, BadInput>;
+
+    fn visit<G: Game>(self) -> Result<String, BadInput> {
+        let (args, exp) = (self.args, &self.target.exp);
+        let config = az_run::agent_config(exp, args.simulations);
+        let mut agent = Agent::new(load_net::<G>(exp, &self.target.checkpoint)?, config.clone());
+        let result = match &self.opponent {
+            OpponentSpec::Checkpoint(path) => {
+                let other = resolve(path, &args.overrides)?;
+                let net = load_net::<G>(&other.exp, &other.checkpoint)?;
+                let mut other = Agent::new(net, config);
+                play_match::<G>(
+                    &mut agent,
+                    &mut other,
+                    args.games,
+                    args.opening_plies,
+                    args.seed,
+                )
+            }
+            OpponentSpec::Perfect if G::oracle().is_none() => {
+                return Err(BadInput(format!(
+                    "--opponent perfect: {} has no oracle (tictactoe and connect4 do)",
+                    G::NAME
+                )));
+            }
+            OpponentSpec::Previous => {
+                return Err(BadInput(
+                    "--opponent previous only means something inside a run; give a checkpoint file"
+                        .to_owned(),
+                ));
+            }
+            spec => {
+                let mut player = az_run::baseline::<G>(spec, args.seed);
+                play_match::<G>(
+                    &mut agent,
+                    player.as_mut(),
+                    args.games,
+                    args.opening_plies,
+                    args.seed,
+                )
+            }
+        };
+        let elo = elo_difference(&result);
+        Ok(if args.json {
+            serde_json::json!({
+                "game": G::NAME, "checkpoint": self.target.checkpoint.display().to_string(),
+                "opponent": self.opponent.to_string(), "wins": result.wins, "draws": result.draws,
+                "losses": result.losses, "games": result.games,
+                "losses_as_first": result.losses_as_first, "losses_as_second": result.losses_as_second,
+                "score": result.score(), "elo": elo,
+            })
+            .to_string()
+        } else {
+            format!(
+                "{} vs {}: {} wins, {} draws, {} losses of {} (lost {} as first, {} as second); Elo difference {elo:+.0}",
+                self.target.checkpoint.display(),
+                self.opponent,
+                result.wins,
+                result.draws,
+                result.losses,
+                result.games,
+                result.losses_as_first,
+                result.losses_as_second
+            )
+        })
+    }
+}
+
+/// Runs `az eval`.
+///
+/// # Errors
+/// [`BadInput`] for a bad target, opponent or argument.
+pub fn run(args: &EvalArgs) -> Result<String, BadInput> {
+    let opponent =
+        OpponentSpec::parse(&args.opponent).map_err(|e| BadInput(format!("--opponent: {e}")))?;
+    if args.games == 0 {
+        return Err(BadInput("--games must be at least 1".to_owned()));
+    }
+    let target = resolve(&args.target, &args.overrides)?;
+    let game = target.exp.manifest.game.name.clone();
+    with_game(
+        &game,
+        Visit {
+            args,
+            target,
+            opponent,
+        },
+    )?
+}

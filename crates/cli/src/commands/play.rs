@@ -1,0 +1,99 @@
+//! `az play`: a human against a trained agent in the terminal.
+
+use super::agent::{load_net, resolve};
+use crate::error::BadInput;
+use crate::games::{GameVisitor, with_game};
+use az_arena::Agent;
+use az_game::Game;
+use std::io::{BufRead, Write};
+
+/// Arguments of `az play`.
+#[derive(Debug, clap::Args)]
+pub struct PlayArgs {
+    /// A run directory (its newest checkpoint) or a checkpoint file in one.
+    pub target: String,
+    /// The human moves first (default: the agent does).
+    #[arg(long)]
+    pub human_first: bool,
+    /// Simulations per agent move (default: the run's `mcts.simulations`).
+    #[arg(long)]
+    pub simulations: Option<u32>,
+    /// Override a manifest value: `--set section.key=value` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+}
+
+struct Visit<'a> {
+    args: &'a PlayArgs,
+    target: super::agent::Target,
+}
+
+impl GameVisitor for Visit<'_> {
+    type Output = anyhow::Result<String>;
+
+    fn visit<G: Game>(self) -> anyhow::Result<String> {
+        let exp = &self.target.exp;
+        let config = az_run::agent_config(exp, self.args.simulations);
+        let mut agent = Agent::new(load_net::<G>(exp, &self.target.checkpoint)?, config);
+        let human = if self.args.human_first {
+            G::new().to_move()
+        } else {
+            G::new().to_move().other()
+        };
+        let stdin = std::io::stdin();
+        let mut lines = stdin.lock().lines();
+        let mut p = G::new();
+        let mut err = std::io::stderr();
+        while !p.is_terminal() {
+            writeln!(err, "\n{p}")?;
+            if p.to_move() == human {
+                write!(err, "your move ({}): ", G::NOTATION)?;
+                err.flush()?;
+                let Some(line) = lines.next() else {
+                    return Ok("game abandoned (end of input)".to_owned());
+                };
+                let line = line?;
+                match p.parse_move(line.trim()) {
+                    Ok(mv) => p.apply_unchecked(mv),
+                    Err(e) => writeln!(err, "{e}")?, // ask again
+                }
+            } else {
+                let a = agent.analyze(&p);
+                let top: Vec<String> = a
+                    .moves
+                    .iter()
+                    .take(4)
+                    .map(|m| {
+                        format!(
+                            "{} ({} visits, q {:+.2})",
+                            p.format_move(m.mv),
+                            m.visits,
+                            m.q
+                        )
+                    })
+                    .collect();
+                writeln!(
+                    err,
+                    "agent plays {} — value {:+.2}; top moves: {}",
+                    p.format_move(a.best),
+                    a.value,
+                    top.join(", ")
+                )?;
+                p.apply_unchecked(a.best);
+            }
+        }
+        Ok(format!("{p}"))
+    }
+}
+
+/// Runs `az play`.
+///
+/// # Errors
+/// [`BadInput`] for a bad target.
+pub fn run(args: &PlayArgs) -> anyhow::Result<String> {
+    let target = resolve(&args.target, &args.overrides)?;
+    let game = target.exp.manifest.game.name.clone();
+    let out = with_game(&game, Visit { args, target })
+        .map_err(|e: BadInput| anyhow::Error::from(e))??;
+    Ok(out)
+}
