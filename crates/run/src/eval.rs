@@ -20,6 +20,8 @@ use std::time::Instant;
 pub struct EvalReport {
     /// Training step of the weights evaluated.
     pub step: u64,
+    /// Seconds into the run (all sessions) when those weights were taken.
+    pub at_seconds: f64,
     /// Per opponent: its name, the result, the Elo difference it implies.
     pub matches: Vec<(String, MatchResult, f64)>,
     /// Ladder Elo: the previous evaluation's plus the difference against it (0 at
@@ -36,6 +38,7 @@ const PHASE_BUDGET: std::time::Duration = std::time::Duration::from_secs(60);
 
 struct Job {
     step: u64,
+    at_seconds: f64,
     net: InferenceNet,
 }
 
@@ -103,15 +106,20 @@ impl Evaluator {
         self.busy
     }
 
-    /// Starts evaluating `net` (the weights of `step`); false if one is still running.
-    pub fn submit(&mut self, step: u64, net: InferenceNet) -> bool {
+    /// Starts evaluating `net` (the weights of `step`, taken `at_seconds` into the
+    /// run); false if one is still running.
+    pub fn submit(&mut self, step: u64, at_seconds: f64, net: InferenceNet) -> bool {
         if self.busy {
             return false;
         }
-        let sent = self
-            .jobs
-            .as_ref()
-            .is_some_and(|j| j.send(Job { step, net }).is_ok());
+        let sent = self.jobs.as_ref().is_some_and(|j| {
+            j.send(Job {
+                step,
+                at_seconds,
+                net,
+            })
+            .is_ok()
+        });
         self.busy = sent;
         sent
     }
@@ -203,6 +211,7 @@ fn eval_loop<G: Game>(
         previous = Some((job.net, elo.unwrap_or(0.0)));
         let report = EvalReport {
             step: job.step,
+            at_seconds: job.at_seconds,
             matches,
             elo,
             mistakes,

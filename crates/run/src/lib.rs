@@ -215,7 +215,11 @@ pub fn run<G: Game>(exp: &Experiment, device: &Device, opts: &RunOptions) -> Res
     let mut evaluator = (m.eval.every > 0).then(|| Evaluator::start::<G>(exp, opponents));
     let mut last_eval_step = None;
     if let Some(e) = evaluator.as_mut() {
-        if e.submit(trainer.steps(), trainer.inference_net(device)) {
+        if e.submit(
+            trainer.steps(),
+            elapsed_before + started.elapsed().as_secs_f64(),
+            trainer.inference_net(device),
+        ) {
             last_eval_step = Some(trainer.steps());
         }
     }
@@ -298,7 +302,11 @@ pub fn run<G: Game>(exp: &Experiment, device: &Device, opts: &RunOptions) -> Res
             if m.eval.every > 0
                 && step % m.eval.every == 0
                 && let Some(e) = evaluator.as_mut()
-                && e.submit(step, trainer.inference_net(device))
+                && e.submit(
+                    step,
+                    elapsed_before + started.elapsed().as_secs_f64(),
+                    trainer.inference_net(device),
+                )
             {
                 last_eval_step = Some(step);
             }
@@ -315,10 +323,7 @@ pub fn run<G: Game>(exp: &Experiment, device: &Device, opts: &RunOptions) -> Res
         // Errors past this point end the loop, so the threads still get shut down.
         if let Some(r) = evaluator.as_mut().and_then(Evaluator::poll) {
             match metrics.eval(&r) {
-                Ok(s) => out.line(&format!(
-                    "eval at step {} ({:.1} s): {s}",
-                    r.step, r.seconds
-                )),
+                Ok(s) => out.line(&eval_line(&r, &s)),
                 Err(e) => {
                     failure = Some(e);
                     break "writing metrics failed".to_owned();
@@ -407,40 +412,24 @@ pub fn run<G: Game>(exp: &Experiment, device: &Device, opts: &RunOptions) -> Res
     }
     if let Some(e) = evaluator.as_mut() {
         let interrupted = opts.stop.load(Ordering::Acquire);
-        if let Some(r) = e.poll() {
-            out.line(&format!(
-                "eval at step {} ({:.1} s): {}",
-                r.step,
-                r.seconds,
-                metrics.eval(&r)?
-            ));
-            last_report_eval = Some(r);
-        }
+        let mut reports: Vec<EvalReport> = e.poll().into_iter().collect();
         if !interrupted && failure.is_none() {
             // A final evaluation of the final weights, so a run ends with its result.
-            let mut r = e.wait();
+            reports.extend(e.wait());
             if last_eval_step != Some(trainer.steps())
-                && e.submit(trainer.steps(), trainer.inference_net(device))
+                && e.submit(
+                    trainer.steps(),
+                    elapsed_before + started.elapsed().as_secs_f64(),
+                    trainer.inference_net(device),
+                )
             {
-                if let Some(prev) = r {
-                    out.line(&format!(
-                        "eval at step {} ({:.1} s): {}",
-                        prev.step,
-                        prev.seconds,
-                        metrics.eval(&prev)?
-                    ));
-                }
-                r = e.wait();
+                reports.extend(e.wait());
             }
-            if let Some(r) = r {
-                out.line(&format!(
-                    "eval at step {} ({:.1} s): {}",
-                    r.step,
-                    r.seconds,
-                    metrics.eval(&r)?
-                ));
-                last_report_eval = Some(r);
-            }
+        }
+        for r in reports {
+            let summary = metrics.eval(&r)?;
+            out.line(&eval_line(&r, &summary));
+            last_report_eval = Some(r);
         }
     }
     drop(evaluator);
@@ -464,6 +453,14 @@ pub fn run<G: Game>(exp: &Experiment, device: &Device, opts: &RunOptions) -> Res
         reason,
         last_eval: last_report_eval,
     })
+}
+
+/// The log line of an evaluation.
+fn eval_line(r: &EvalReport, summary: &str) -> String {
+    format!(
+        "eval of step {} (weights at {:.0} s, took {:.1} s): {summary}",
+        r.step, r.at_seconds, r.seconds
+    )
 }
 
 /// Where finished games go: the replay window, the chunk store, the counters.
