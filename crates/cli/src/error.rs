@@ -11,10 +11,21 @@ pub const EXIT_FAILURE: u8 = 1;
 
 /// The exit code for `err`: [`EXIT_BAD_INPUT`] when a [`BadInput`] is in its chain.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
-    if err
-        .chain()
-        .any(|e| e.is::<BadInput>() || e.is::<az_experiment::ManifestError>())
-    {
+    if err.chain().any(|e| {
+        e.is::<BadInput>()
+            || e.is::<az_experiment::ManifestError>()
+            || matches!(
+                e.downcast_ref::<az_replay::ReplayError>(),
+                Some(az_replay::ReplayError::Corrupt { .. })
+            )
+            || matches!(
+                e.downcast_ref::<az_train::CheckpointError>(),
+                Some(
+                    az_train::CheckpointError::Corrupt { .. }
+                        | az_train::CheckpointError::Mismatch { .. }
+                )
+            )
+    }) {
         EXIT_BAD_INPUT
     } else {
         EXIT_FAILURE

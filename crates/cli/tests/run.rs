@@ -214,5 +214,20 @@ fn run_kill_resume_interrupt_and_read_back() {
         assert!(text(&o).contains(needle), "{args:?}: {}", text(&o));
         assert!(!text(&o).contains("panicked"), "{}", text(&o));
     }
+    // 6. A damaged replay chunk stops a resume with a clear error naming it, code 2.
+    let chunk = std::fs::read_dir(dir.join("replay"))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "azr"))
+        .expect("replay chunks were written");
+    let bytes = std::fs::read(&chunk).unwrap();
+    std::fs::write(&chunk, &bytes[..bytes.len() / 2]).unwrap();
+    let o = command(&dir, &["--resume", "--max-seconds", "5"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let name = chunk.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(text(&o).contains(&name), "{}", text(&o));
+    assert!(!text(&o).contains("panicked"), "{}", text(&o));
     std::fs::remove_dir_all(&dir).unwrap();
 }

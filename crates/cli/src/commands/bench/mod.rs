@@ -2,6 +2,7 @@
 
 mod mcts;
 mod model;
+mod parallelism;
 mod playouts;
 mod selfplay;
 mod solve;
@@ -30,6 +31,9 @@ pub enum BenchCommand {
     Model(ModelArgs),
     /// The connect4 oracle on random positions of a ply range: seconds per position.
     Solve(solve::SolveArgs),
+    /// What searching K leaves per pass (virtual loss) costs in strength against the
+    /// sequential search at the same simulations: games and visit divergence.
+    Parallelism(parallelism::ParallelismArgs),
 }
 
 pub(crate) fn parse_seconds(text: &str) -> Result<f64, String> {
@@ -52,5 +56,6 @@ pub fn run(cmd: &BenchCommand) -> anyhow::Result<String> {
         BenchCommand::Selfplay(args) => selfplay::run(args),
         BenchCommand::Model(args) => model::run(args),
         BenchCommand::Solve(args) => Ok(solve::run(args)?),
+        BenchCommand::Parallelism(args) => Ok(parallelism::run(args)?),
     }
 }
