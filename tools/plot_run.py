@@ -10,6 +10,8 @@ Needs: pip install tbparse tensorboard matplotlib
 import sys
 
 import matplotlib
+import numpy as np
+import pandas as pd
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -24,6 +26,13 @@ def main() -> int:
         return 1
     t0 = df.wall_time.min()
     df["minutes"] = (df.wall_time - t0) / 60.0
+    # Evaluations finish after their weights were taken: place them at that time.
+    taken = df[df.tag == "eval/weights_at_seconds"].set_index("step").value / 60.0
+    late = df.tag.str.startswith("eval/") | df.tag.str.startswith("mistakes/")
+    # Older runs lack that scalar: the time training reached the evaluated step.
+    clock = df[df.tag == "loss/total"].sort_values("step")
+    reached = np.interp(df.loc[late, "step"], [0, *clock.step], [0.0, *clock.minutes])
+    df.loc[late, "minutes"] = df.loc[late, "step"].map(taken).fillna(pd.Series(reached, index=df.loc[late].index))
 
     def plot(tags, title, ylabel, name, labels=None):
         fig, ax = plt.subplots(figsize=(7, 4))

@@ -205,6 +205,8 @@ impl Metrics {
         let st = r.step as i64;
         let w = &mut self.writer;
         let mut parts = Vec::new();
+        // When the evaluated weights were taken (plots put the results there).
+        w.scalar("eval/weights_at_seconds", st, r.at_seconds)?;
         for (name, m, elo) in &r.matches {
             let n = f64::from(m.games.max(1));
             w.scalar(&format!("eval/{name}/score"), st, m.score())?;
