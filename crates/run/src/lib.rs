@@ -81,8 +81,8 @@ impl Out {
         // (checkpoints report their own errors).
         let _ = self.run.log_line(line);
         match &self.bar {
-            Some(bar) => bar.println(line),
-            None => eprintln!("{line}"),
+            Some(bar) if !bar.is_finished() => bar.println(line),
+            _ => eprintln!("{line}"),
         }
     }
 }
@@ -129,6 +129,10 @@ pub fn run<G: Game>(exp: &Experiment, device: &Device, opts: &RunOptions) -> Res
         run: run.clone(),
         bar: opts.progress.then(|| {
             let bar = indicatif::ProgressBar::new_spinner();
+            // `wide_msg` cuts the line at the terminal's width instead of wrapping it.
+            if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {wide_msg}") {
+                bar.set_style(style);
+            }
             bar.enable_steady_tick(Duration::from_millis(250));
             bar
         }),

@@ -60,8 +60,9 @@ impl Snapshot {
         let loss = self
             .loss
             .map_or_else(|| "-".to_owned(), |l| format!("{l:.3}"));
+        // Most telling first: a narrow terminal cuts the end of the line.
         let mut s = format!(
-            "{:>6.0}s step {} games {} | {:.0} pos/s {:.0} evals/s fill {:.2} framework {:.1}% | loss {loss} replay {}",
+            "{:>5.0}s step {} loss {loss} games {} | {:.0} pos/s {:.0} evals/s fill {:.2} framework {:.1}% | replay {}",
             elapsed,
             self.step,
             self.games,
