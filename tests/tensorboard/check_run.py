@@ -7,6 +7,7 @@ run must write. Exit 0 if all holds; prints what failed otherwise.
 import json
 import pathlib
 import sys
+import tomllib
 
 import numpy as np
 from tbparse import SummaryReader
@@ -17,9 +18,19 @@ REQUIRED = [
     "selfplay/games_per_sec", "selfplay/positions_per_sec", "selfplay/game_length",
     "inference/evals_per_sec", "inference/batch_fill", "inference/cache_hit_rate",
     "time/framework_share", "time/server.forward", "time/worker.gather",
-    "replay/positions", "eval/random/score", "eval/perfect/score", "eval/elo",
+    "replay/positions", "eval/weights_at_seconds",
     "mistakes/search/middle", "mistakes/policy/middle",
 ]
+
+
+def eval_tags(run: pathlib.Path) -> list:
+    """The evaluation tags the run's opponents must produce."""
+    manifest = tomllib.loads((run / "manifest.toml").read_text())
+    tags = []
+    for o in manifest.get("eval", {}).get("opponents", []):
+        # "previous" has no match at the first evaluation; the ladder Elo always appears.
+        tags.append("eval/elo" if o == "previous" else f"eval/{o}/score")
+    return tags
 
 
 def main() -> int:
@@ -45,7 +56,7 @@ def main() -> int:
                 failures.append(f"event {g} differs from scalars.jsonl {w}")
                 break
     tags = set(tb.tag)
-    missing = [t for t in REQUIRED if t not in tags]
+    missing = [t for t in REQUIRED + eval_tags(run) if t not in tags]
     if missing:
         failures.append(f"missing scalar tags: {missing}")
     if len(tb) and tb.step.max() < min_step:
