@@ -16,49 +16,41 @@ pub trait Oracle<G: Game>: Send {
     /// Score of a finished game for the player to move in it.
     fn terminal_score(&self, position: &G) -> i32;
 
-    /// Only the result of `position` for the player to move: 1 win, 0 draw, -1
-    /// loss. Solvers that find it faster than the score override this.
+    /// Only the result of `position` (which may be over) for the player to move:
+    /// 1 win, 0 draw, -1 loss. Solvers that find it faster than the score override this.
     fn result(&mut self, position: &G) -> i32 {
         self.score(position).signum()
     }
 
     /// Every legal move with the result (1, 0, -1) it gets the player to move here.
     fn move_results(&mut self, position: &G) -> Vec<(G::Move, i32)> {
-        let me = position.to_move();
-        position
-            .legal_moves()
-            .iter()
-            .map(|&mv| {
-                let mut child = position.clone();
-                child.apply_unchecked(mv);
-                let r = if child.is_terminal() {
-                    self.terminal_score(&child).signum()
-                } else {
-                    self.result(&child)
-                };
-                (mv, if child.to_move() == me { r } else { -r })
-            })
-            .collect()
+        per_move(self, position, |o, child| o.result(child))
     }
 
     /// Every legal move with the score it gets the player to move here.
     fn move_scores(&mut self, position: &G) -> Vec<(G::Move, i32)> {
-        let me = position.to_move();
-        position
-            .legal_moves()
-            .iter()
-            .map(|&mv| {
-                let mut child = position.clone();
-                child.apply_unchecked(mv);
-                let s = if child.is_terminal() {
-                    self.terminal_score(&child)
-                } else {
-                    self.score(&child)
-                };
-                (mv, if child.to_move() == me { s } else { -s })
-            })
-            .collect()
+        per_move(self, position, |o, child| o.score(child))
     }
+}
+
+/// `value` of the position after each legal move, seen from the player to move
+/// at `position` (negated when the move hands the turn over).
+fn per_move<G: Game, O: Oracle<G> + ?Sized>(
+    oracle: &mut O,
+    position: &G,
+    value: impl Fn(&mut O, &G) -> i32,
+) -> Vec<(G::Move, i32)> {
+    let me = position.to_move();
+    position
+        .legal_moves()
+        .iter()
+        .map(|&mv| {
+            let mut child = position.clone();
+            child.apply_unchecked(mv);
+            let v = value(oracle, &child);
+            (mv, if child.to_move() == me { v } else { -v })
+        })
+        .collect()
 }
 
 /// Win (1), draw (0) or loss (-1) of a score.

@@ -191,23 +191,25 @@ fn eval_loop<G: Game>(
             };
             matches.push((name, result, elo_difference(&result)));
         }
-        let mistakes = G::oracle()
-            .filter(|_| exp.manifest.eval.mistake_positions > 0)
-            .map(|mut oracle| {
-                let sets = sets.get_or_insert_with(|| {
-                    phase_positions::<G>(
-                        oracle.as_mut(),
-                        exp.manifest.eval.mistake_positions,
-                        seed,
-                        PHASE_BUDGET,
-                    )
-                });
-                let mut policy = Agent::new(job.net.clone(), agent_config(exp, Some(0)));
-                (
-                    mistake_rates(&mut policy, sets),
-                    mistake_rates(&mut agent, sets),
+        // The positions are chosen once per run; the oracle (connect4's holds a
+        // 42 MB table) lives only while choosing them.
+        if sets.is_none() && exp.manifest.eval.mistake_positions > 0 {
+            sets = G::oracle().map(|mut oracle| {
+                phase_positions::<G>(
+                    oracle.as_mut(),
+                    exp.manifest.eval.mistake_positions,
+                    seed,
+                    PHASE_BUDGET,
                 )
             });
+        }
+        let mistakes = sets.as_ref().map(|sets| {
+            let mut policy = Agent::new(job.net.clone(), agent_config(exp, Some(0)));
+            (
+                mistake_rates(&mut policy, sets),
+                mistake_rates(&mut agent, sets),
+            )
+        });
         previous = Some((job.net, elo.unwrap_or(0.0)));
         let report = EvalReport {
             step: job.step,

@@ -195,6 +195,8 @@ pub fn run<G: Game>(exp: &Experiment, device: &Device, opts: &RunOptions) -> Res
         store,
     };
     let elapsed_before = meta.elapsed_seconds;
+    // Seconds of the run over all sessions.
+    let run_seconds = || elapsed_before + started.elapsed().as_secs_f64();
 
     let mut writer = az_monitor::EventWriter::create(&run.events())?;
     writer.mirror_scalars(&run.scalars())?;
@@ -221,7 +223,7 @@ pub fn run<G: Game>(exp: &Experiment, device: &Device, opts: &RunOptions) -> Res
     if let Some(e) = evaluator.as_mut() {
         if e.submit(
             trainer.steps(),
-            elapsed_before + started.elapsed().as_secs_f64(),
+            run_seconds(),
             trainer.inference_net(device),
         ) {
             last_eval_step = Some(trainer.steps());
@@ -295,7 +297,7 @@ pub fn run<G: Game>(exp: &Experiment, device: &Device, opts: &RunOptions) -> Res
             if step % t.checkpoint_every == 0 {
                 meta.replay_added = intake.positions_total;
                 meta.games = intake.games_total;
-                meta.elapsed_seconds = elapsed_before + started.elapsed().as_secs_f64();
+                meta.elapsed_seconds = run_seconds();
                 if let Err(e) = checkpoint(&run, &trainer, &mut intake.store, &meta, m) {
                     failure = Some(e);
                     break "checkpoint failed".to_owned();
@@ -306,11 +308,7 @@ pub fn run<G: Game>(exp: &Experiment, device: &Device, opts: &RunOptions) -> Res
             if m.eval.every > 0
                 && step % m.eval.every == 0
                 && let Some(e) = evaluator.as_mut()
-                && e.submit(
-                    step,
-                    elapsed_before + started.elapsed().as_secs_f64(),
-                    trainer.inference_net(device),
-                )
+                && e.submit(step, run_seconds(), trainer.inference_net(device))
             {
                 last_eval_step = Some(step);
             }
@@ -344,7 +342,7 @@ pub fn run<G: Game>(exp: &Experiment, device: &Device, opts: &RunOptions) -> Res
                     &selfplay.stats(),
                     &server.stats(),
                     (intake.buffer.len(), intake.buffer.memory_bytes()),
-                    elapsed_before + elapsed,
+                    run_seconds(),
                 )
                 .and_then(|()| Ok(metrics.writer().flush()?));
             if let Err(e) = reported {
@@ -379,7 +377,7 @@ pub fn run<G: Game>(exp: &Experiment, device: &Device, opts: &RunOptions) -> Res
         &selfplay.stats(),
         &server.stats(),
         (intake.buffer.len(), intake.buffer.memory_bytes()),
-        elapsed_before + started.elapsed().as_secs_f64(),
+        run_seconds(),
     ) {
         failure.get_or_insert(e);
     }
@@ -411,7 +409,7 @@ pub fn run<G: Game>(exp: &Experiment, device: &Device, opts: &RunOptions) -> Res
     if !non_finite && trainer.steps() > last_checkpoint {
         meta.replay_added = intake.positions_total;
         meta.games = intake.games_total;
-        meta.elapsed_seconds = elapsed_before + started.elapsed().as_secs_f64();
+        meta.elapsed_seconds = run_seconds();
         checkpoint(&run, &trainer, &mut intake.store, &meta, m)?;
     }
     if let Some(e) = evaluator.as_mut() {
@@ -423,7 +421,7 @@ pub fn run<G: Game>(exp: &Experiment, device: &Device, opts: &RunOptions) -> Res
             if last_eval_step != Some(trainer.steps())
                 && e.submit(
                     trainer.steps(),
-                    elapsed_before + started.elapsed().as_secs_f64(),
+                    run_seconds(),
                     trainer.inference_net(device),
                 )
             {
