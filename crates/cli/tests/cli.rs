@@ -1,5 +1,8 @@
 //! The `az` binary as users and scripts meet it: output, exit codes, no panics.
 
+mod common;
+
+use common::{az_stdin, text};
 use std::process::{Command, Output};
 
 fn az(args: &[&str]) -> Output {
@@ -8,14 +11,6 @@ fn az(args: &[&str]) -> Output {
         .env("RUST_BACKTRACE", "1")
         .output()
         .expect("running az")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 #[test]
@@ -104,25 +99,6 @@ fn list_names_games_and_experiments() {
             .iter()
             .any(|v| v["kind"] == "experiment" && v["name"] == "connect4")
     );
-}
-
-fn az_stdin(args: &[&str], stdin: &str) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_az"))
-        .args(args)
-        .env("RUST_BACKTRACE", "1")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("running az");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
 }
 
 #[test]

@@ -3,8 +3,11 @@
 //! back with TensorBoard's own reader when `AZ_TB_PYTHON` names a Python that has
 //! tbparse (`.ci/run` sets it up).
 
+mod common;
+
+use common::{az_stdin, text};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const MANIFEST: &str = concat!(
@@ -32,14 +35,6 @@ fn command(dir: &Path, extra: &[&str]) -> Command {
         c.args(["--set", s]);
     }
     c
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn checkpoints(dir: &Path) -> Vec<u64> {
@@ -161,26 +156,8 @@ fn run_kill_resume_interrupt_and_read_back() {
         }
     }
     // 5. The trained agent from the run directory: eval, analyze, and their bad input.
-    let az = |args: &[&str], stdin: &str| {
-        use std::io::Write;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_az"))
-            .args(args)
-            .env("RUST_BACKTRACE", "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    };
     let d = dir.to_str().unwrap();
-    let o = az(
+    let o = az_stdin(
         &["eval", d, "--opponent", "perfect", "--games", "4", "--json"],
         "",
     );
@@ -192,7 +169,7 @@ fn run_kill_resume_interrupt_and_read_back() {
         .iter()
         .sum::<u64>();
     assert_eq!(sum, 4, "{v}");
-    let o = az(
+    let o = az_stdin(
         &["analyze", d, "--json", "--simulations", "32"],
         "a1 a2 b1 b2\n",
     );
@@ -209,7 +186,7 @@ fn run_kill_resume_interrupt_and_read_back() {
         (&["analyze", d], "a1 a1\n", "line 1"),
         (&["analyze", d], "a1 b1 a2 b2 a3\n", "game is over"),
     ] {
-        let o = az(args, input);
+        let o = az_stdin(args, input);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
         assert!(text(&o).contains(needle), "{args:?}: {}", text(&o));
         assert!(!text(&o).contains("panicked"), "{}", text(&o));

@@ -62,12 +62,10 @@ impl GameVisitor for Visit<'_> {
         let mut out = stdout.lock();
         for (i, line) in std::io::stdin().lock().lines().enumerate() {
             let line = line?;
-            let text = line.trim();
-            if text.is_empty() {
+            let Some(p) = super::stdin_position::<G>(i, &line)? else {
                 continue;
-            }
-            let p =
-                G::from_moves(text).map_err(|e| BadInput(format!("stdin line {}: {e}", i + 1)))?;
+            };
+            let text = line.trim();
             if p.is_terminal() {
                 return Err(BadInput(format!(
                     "stdin line {}: the game is over after {text:?}; nothing to analyze",

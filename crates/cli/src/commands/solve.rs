@@ -34,12 +34,10 @@ impl GameVisitor for Solve<'_> {
         };
         for (i, line) in self.input.lines().enumerate() {
             let line = line?;
-            let text = line.trim();
-            if text.is_empty() {
+            let Some(p) = super::stdin_position::<G>(i, &line)? else {
                 continue;
-            }
-            let p =
-                G::from_moves(text).map_err(|e| BadInput(format!("stdin line {}: {e}", i + 1)))?;
+            };
+            let text = line.trim();
             let (score, best) = if p.is_terminal() {
                 (oracle.terminal_score(&p), Vec::new())
             } else {
