@@ -135,6 +135,17 @@ fn run_kill_resume_interrupt_and_read_back() {
     let record: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
     assert_eq!(record["sessions"].as_array().unwrap().len(), 3);
+    // The Elo ladder went on against the weights of its last point (kept on disk).
+    let log = std::fs::read_to_string(dir.join("log.txt")).unwrap();
+    assert!(log.contains("Elo ladder goes on from step"), "{log}");
+    assert!(!log.contains("Elo ladder starts again"), "{log}");
+    let ladder: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("ladder.json")).unwrap()).unwrap();
+    let ladder_step = ladder["step"].as_u64().unwrap();
+    assert!(
+        checkpoints(&dir).contains(&ladder_step),
+        "the ladder's checkpoint {ladder_step} was pruned"
+    );
 
     // 4. TensorBoard's reader sees exactly what we wrote.
     match std::env::var("AZ_TB_PYTHON") {

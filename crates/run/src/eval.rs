@@ -84,14 +84,20 @@ pub fn opponents<G: Game>(exp: &Experiment) -> Result<Vec<OpponentSpec>, Manifes
 }
 
 impl Evaluator {
-    /// Starts the thread for game `G` with `exp`'s opponents (checked by [`opponents`]).
-    pub fn start<G: Game>(exp: &Experiment, opponents: Vec<OpponentSpec>) -> Evaluator {
+    /// Starts the thread for game `G` with `exp`'s opponents (checked by
+    /// [`opponents`]). `previous`: the weights and Elo the ladder goes on from (a
+    /// resumed run), or `None` to start it at 0.
+    pub fn start<G: Game>(
+        exp: &Experiment,
+        opponents: Vec<OpponentSpec>,
+        previous: Option<(InferenceNet, f64)>,
+    ) -> Evaluator {
         let (jobs, job_rx) = flume::unbounded::<Job>();
         let (report_tx, reports) = flume::unbounded();
         let exp = exp.clone();
         let handle = std::thread::Builder::new()
             .name("az-eval".to_owned())
-            .spawn(move || eval_loop::<G>(&exp, &opponents, &job_rx, &report_tx))
+            .spawn(move || eval_loop::<G>(&exp, &opponents, previous, &job_rx, &report_tx))
             .expect("spawning the evaluation thread");
         Evaluator {
             jobs: Some(jobs),
@@ -156,6 +162,7 @@ impl Drop for Evaluator {
 fn eval_loop<G: Game>(
     exp: &Experiment,
     opponents: &[OpponentSpec],
+    mut previous: Option<(InferenceNet, f64)>,
     jobs: &Receiver<Job>,
     reports: &Sender<EvalReport>,
 ) {
@@ -163,7 +170,6 @@ fn eval_loop<G: Game>(
     let seed = exp.manifest.run.seed ^ 0x0e7a_1000;
     let config = agent_config(exp, None);
     let mut sets: Option<Vec<PhasePositions<G>>> = None;
-    let mut previous: Option<(InferenceNet, f64)> = None;
     for job in jobs.iter() {
         let t0 = Instant::now();
         let mut agent = Agent::new(job.net.clone(), config.clone());

@@ -19,9 +19,12 @@ mod run_dir;
 pub use config::{agent_config, net_config, train_config};
 pub use eval::{EvalReport, Evaluator, baseline, opponents};
 pub use metrics::{Metrics, Snapshot};
-pub use run_dir::{RunDir, RunRecord, fresh_run_dir, git_revision, latest_run_dir, utc_stamp};
+pub use run_dir::{
+    LadderPoint, RunDir, RunRecord, fresh_run_dir, git_revision, latest_run_dir, utc_stamp,
+};
 
 use anyhow::{Context, Result, bail};
+use az_arena::OpponentSpec;
 use az_experiment::Experiment;
 use az_game::{Game, Outcome, Player};
 use az_infer::Server;
@@ -218,15 +221,51 @@ pub fn run<G: Game>(exp: &Experiment, device: &Device, opts: &RunOptions) -> Res
     let selfplay = SelfPlay::start::<G>(&sp_cfg, &client, &tx);
     drop((client, tx));
 
-    let mut evaluator = (m.eval.every > 0).then(|| Evaluator::start::<G>(exp, opponents));
+    // The Elo ladder goes on from its last point: those weights are kept as a checkpoint.
+    let ladder_on = m.eval.every > 0 && opponents.contains(&OpponentSpec::Previous);
+    let mut ladder = if ladder_on && opts.resume {
+        run.read_ladder()?
+    } else {
+        None
+    };
+    let mut previous = None;
+    if let Some(p) = ladder {
+        match Trainer::load(
+            &run.checkpoint(p.step),
+            G::NAME,
+            net_cfg,
+            train_config(exp),
+            device,
+        ) {
+            Ok((t, _)) => {
+                out.line(&format!(
+                    "Elo ladder goes on from step {} (Elo {:.0})",
+                    p.step, p.elo
+                ));
+                previous = Some((t.inference_net(device), p.elo));
+            }
+            Err(e) => {
+                out.line(&format!("Elo ladder starts again at 0: {e}"));
+                ladder = None;
+            }
+        }
+    }
+    let mut evaluator = (m.eval.every > 0).then(|| Evaluator::start::<G>(exp, opponents, previous));
     let mut last_eval_step = None;
     if let Some(e) = evaluator.as_mut() {
-        if e.submit(
-            trainer.steps(),
-            run_seconds(),
-            trainer.inference_net(device),
-        ) {
-            last_eval_step = Some(trainer.steps());
+        if ladder.is_some_and(|p| p.step == trainer.steps()) {
+            last_eval_step = Some(trainer.steps()); // evaluated in the previous session
+        } else {
+            if ladder_on && !run.checkpoint(trainer.steps()).exists() {
+                checkpoint(&run, &trainer, &mut intake.store, &meta, m, &[])?;
+            }
+            if e.submit(
+                trainer.steps(),
+                run_seconds(),
+                trainer.inference_net(device),
+            ) {
+                last_eval_step = Some(trainer.steps());
+            }
         }
     }
 
@@ -294,19 +333,23 @@ pub fn run<G: Game>(exp: &Experiment, device: &Device, opts: &RunOptions) -> Res
             if step % t.publish_every == 0 {
                 publisher.publish(trainer.inference_net(device));
             }
-            if step % t.checkpoint_every == 0 {
+            let eval_due = m.eval.every > 0
+                && step % m.eval.every == 0
+                && evaluator.as_ref().is_some_and(|e| !e.busy());
+            // The ladder's weights must be on disk for a resumed run to play against.
+            if step % t.checkpoint_every == 0 || (eval_due && ladder_on) {
                 meta.replay_added = intake.positions_total;
                 meta.games = intake.games_total;
                 meta.elapsed_seconds = run_seconds();
-                if let Err(e) = checkpoint(&run, &trainer, &mut intake.store, &meta, m) {
+                let keep = ladder_steps(ladder_on, ladder, last_eval_step);
+                if let Err(e) = checkpoint(&run, &trainer, &mut intake.store, &meta, m, &keep) {
                     failure = Some(e);
                     break "checkpoint failed".to_owned();
                 }
                 last_checkpoint = step;
                 last_flush = Instant::now();
             }
-            if m.eval.every > 0
-                && step % m.eval.every == 0
+            if eval_due
                 && let Some(e) = evaluator.as_mut()
                 && e.submit(step, run_seconds(), trainer.inference_net(device))
             {
@@ -324,7 +367,7 @@ pub fn run<G: Game>(exp: &Experiment, device: &Device, opts: &RunOptions) -> Res
         }
         // Errors past this point end the loop, so the threads still get shut down.
         if let Some(r) = evaluator.as_mut().and_then(Evaluator::poll) {
-            match metrics.eval(&r) {
+            match record_ladder(&run, &mut ladder, &r).and_then(|()| metrics.eval(&r)) {
                 Ok(s) => out.line(&eval_line(&r, &s)),
                 Err(e) => {
                     failure = Some(e);
@@ -410,7 +453,8 @@ pub fn run<G: Game>(exp: &Experiment, device: &Device, opts: &RunOptions) -> Res
         meta.replay_added = intake.positions_total;
         meta.games = intake.games_total;
         meta.elapsed_seconds = run_seconds();
-        checkpoint(&run, &trainer, &mut intake.store, &meta, m)?;
+        let keep = ladder_steps(ladder_on, ladder, last_eval_step);
+        checkpoint(&run, &trainer, &mut intake.store, &meta, m, &keep)?;
     }
     if let Some(e) = evaluator.as_mut() {
         let interrupted = opts.stop.load(Ordering::Acquire);
@@ -429,6 +473,7 @@ pub fn run<G: Game>(exp: &Experiment, device: &Device, opts: &RunOptions) -> Res
             }
         }
         for r in reports {
+            record_ladder(&run, &mut ladder, &r)?;
             let summary = metrics.eval(&r)?;
             out.line(&eval_line(&r, &summary));
             last_report_eval = Some(r);
@@ -491,17 +536,43 @@ impl<G: Game> Intake<G> {
     }
 }
 
-/// Flushes the replay chunks, then writes the checkpoint of this step and prunes old ones.
+/// Flushes the replay chunks, then writes the checkpoint of this step and prunes
+/// old ones (but those of the steps in `keep`).
 fn checkpoint<G: Game>(
     run: &RunDir,
     trainer: &Trainer,
     store: &mut ReplayStore<G>,
     meta: &CheckpointMeta,
     m: &az_experiment::Manifest,
+    keep: &[u64],
 ) -> Result<()> {
     store.flush(m.replay.capacity)?;
     std::fs::create_dir_all(run.checkpoints())
         .with_context(|| format!("creating {}", run.checkpoints().display()))?;
     trainer.save(&run.checkpoint(trainer.steps()), meta.clone())?;
-    run.prune_checkpoints(m.train.keep_checkpoints)
+    run.prune_checkpoints(m.train.keep_checkpoints, keep)
+}
+
+/// Checkpoints the Elo ladder needs: its point's and the newest evaluation's
+/// (still running, it may become the next point).
+fn ladder_steps(on: bool, ladder: Option<LadderPoint>, last_eval: Option<u64>) -> Vec<u64> {
+    if on {
+        ladder
+            .map(|p| p.step)
+            .into_iter()
+            .chain(last_eval)
+            .collect()
+    } else {
+        Vec::new()
+    }
+}
+
+/// Moves the Elo ladder to `r`'s point, if it has one, in memory and in `ladder.json`.
+fn record_ladder(run: &RunDir, ladder: &mut Option<LadderPoint>, r: &EvalReport) -> Result<()> {
+    if let Some(elo) = r.elo {
+        let point = LadderPoint { step: r.step, elo };
+        run.write_ladder(point)?;
+        *ladder = Some(point);
+    }
+    Ok(())
 }

@@ -10,6 +10,8 @@
 //!   replay/chunk-0000000007.azr
 //!   events/events.out.tfevents.*
 //!   scalars.jsonl      every TensorBoard scalar again, one JSON object per line
+//!   ladder.json        the newest point of the Elo ladder (step, Elo), so a
+//!                      resumed run plays on against those weights
 //! ```
 
 use anyhow::{Context, Result};
@@ -32,6 +34,16 @@ pub struct RunRecord {
     pub az_version: String,
     /// Unix time of each session's start (a resumed run adds one).
     pub sessions: Vec<u64>,
+}
+
+/// The newest evaluation on the Elo ladder: its step (whose checkpoint is kept)
+/// and its Elo.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LadderPoint {
+    /// Training step of the weights evaluated.
+    pub step: u64,
+    /// Their ladder Elo.
+    pub elo: f64,
 }
 
 /// Paths of one run.
@@ -86,6 +98,39 @@ impl RunDir {
         self.root.join("log.txt")
     }
 
+    /// `ladder.json`.
+    pub fn ladder(&self) -> PathBuf {
+        self.root.join("ladder.json")
+    }
+
+    /// Reads `ladder.json`; `None` if there is none yet.
+    ///
+    /// # Errors
+    /// Unreadable or malformed, naming the file.
+    pub fn read_ladder(&self) -> Result<Option<LadderPoint>> {
+        let path = self.ladder();
+        if !path.exists() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        serde_json::from_str(&text).map(Some).with_context(|| {
+            format!(
+                "{}: not a ladder point {{\"step\", \"elo\"}}",
+                path.display()
+            )
+        })
+    }
+
+    /// Writes `ladder.json` atomically.
+    ///
+    /// # Errors
+    /// If it cannot be written.
+    pub fn write_ladder(&self, point: LadderPoint) -> Result<()> {
+        let text = serde_json::to_string(&point).expect("a ladder point serialises");
+        az_replay::write_atomic(&self.ladder(), text.as_bytes()).map_err(anyhow::Error::from)
+    }
+
     /// The checkpoint file of `step`.
     pub fn checkpoint(&self, step: u64) -> PathBuf {
         self.checkpoints().join(format!("step-{step:09}.azck"))
@@ -121,15 +166,19 @@ impl RunDir {
         Ok(found)
     }
 
-    /// Deletes all but the newest `keep` checkpoints (at least one is kept).
+    /// Deletes all but the newest `keep` checkpoints (at least one is kept) and
+    /// those of the steps in `protect`.
     ///
     /// # Errors
     /// If a file cannot be deleted.
-    pub fn prune_checkpoints(&self, keep: usize) -> Result<()> {
+    pub fn prune_checkpoints(&self, keep: usize, protect: &[u64]) -> Result<()> {
         let all = self.list_checkpoints()?;
         let extra = all.len().saturating_sub(keep.max(1));
-        for (_, path) in &all[..extra] {
-            std::fs::remove_file(path).with_context(|| format!("deleting {}", path.display()))?;
+        for (step, path) in &all[..extra] {
+            if !protect.contains(step) {
+                std::fs::remove_file(path)
+                    .with_context(|| format!("deleting {}", path.display()))?;
+            }
         }
         Ok(())
     }
@@ -263,14 +312,34 @@ mod tests {
             .map(|c| c.0)
             .collect();
         assert_eq!(steps, [5, 30, 100, 200]);
-        run.prune_checkpoints(2).unwrap();
+        run.prune_checkpoints(3, &[]).unwrap();
+        run.prune_checkpoints(2, &[30]).unwrap();
         let steps: Vec<u64> = run
             .list_checkpoints()
             .unwrap()
             .iter()
             .map(|c| c.0)
             .collect();
-        assert_eq!(steps, [100, 200]);
+        assert_eq!(steps, [30, 100, 200]);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn ladder_round_trip_and_bad_file() {
+        let root = std::env::temp_dir().join(format!("az-ladder-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        let run = RunDir::new(&root);
+        assert_eq!(run.read_ladder().unwrap(), None);
+        let p = LadderPoint {
+            step: 1200,
+            elo: 431.5,
+        };
+        run.write_ladder(p).unwrap();
+        assert_eq!(run.read_ladder().unwrap(), Some(p));
+        std::fs::write(run.ladder(), b"{\"step\": 12").unwrap();
+        let e = format!("{:#}", run.read_ladder().unwrap_err());
+        assert!(e.contains("ladder.json") && e.contains("step"), "{e}");
         std::fs::remove_dir_all(&root).unwrap();
     }
 }
