@@ -54,38 +54,116 @@ pub struct PhasePositions<G: Game> {
     pub positions: Vec<(G, Vec<G::Move>)>,
 }
 
-/// Up to `per_phase` positions of each phase from random games (seeded), kept
-/// only where at least one legal move is a mistake (elsewhere no choice can be
-/// wrong). Solving stops for a phase once `budget` has passed in it (early
-/// positions of deep games can take the oracle seconds each), so a phase may
-/// hold fewer positions.
+impl Phase {
+    /// The phase called `name` (`opening`, `middle`, `end`).
+    pub fn from_name(name: &str) -> Option<Phase> {
+        Phase::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+/// A random position of `phase` (uniform random moves to a ply drawn uniformly
+/// from the phase) with the moves that lead to it; `None` when that game ended first.
+pub fn random_position<G: Game>(rng: &mut SmallRng, phase: Phase) -> Option<(G, Vec<G::Move>)> {
+    let (from, to) = phase.plies::<G>();
+    let target = rng.random_range(from..to);
+    let mut p = G::new();
+    let mut moves = Vec::with_capacity(target);
+    while p.ply() < target && !p.is_terminal() {
+        let legal = p.legal_moves();
+        let mv = legal[rng.random_range(0..legal.len())];
+        moves.push(mv);
+        p.apply_unchecked(mv);
+    }
+    (!p.is_terminal() && p.ply() == target).then_some((p, moves))
+}
+
+/// The moves of `position` that are not mistakes, if some legal move is one
+/// (elsewhere no choice can be wrong and the position tests nothing).
+pub fn test_moves<G: Game>(oracle: &mut dyn Oracle<G>, position: &G) -> Option<Vec<G::Move>> {
+    let (good, _) = optimal_moves(oracle, position);
+    (good.len() < position.legal_moves().len()).then_some(good)
+}
+
+/// One line of a positions file: `<phase> <moves> <good move> <good move> ...`,
+/// moves in the game's notation (the position's moves written together).
+pub fn position_line<G: Game>(phase: Phase, moves: &[G::Move], good: &[G::Move]) -> String {
+    let mut p = G::new();
+    let mut path = String::new();
+    for &mv in moves {
+        path.push_str(&p.format_move(mv));
+        p.apply_unchecked(mv);
+    }
+    let good: Vec<String> = good.iter().map(|&m| p.format_move(m)).collect();
+    format!("{} {path} {}", phase.name(), good.join(" "))
+}
+
+/// Reads lines written by [`position_line`] (blank lines and `#` comments skipped).
+///
+/// # Errors
+/// The first bad line: its number, the text and what is wrong.
+pub fn parse_position_lines<G: Game>(text: &str) -> Result<Vec<PhasePositions<G>>, String> {
+    let mut sets: Vec<PhasePositions<G>> = Phase::ALL
+        .iter()
+        .map(|&phase| PhasePositions {
+            phase,
+            positions: Vec::new(),
+        })
+        .collect();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let bad = |why: String| format!("line {}: {line:?}: {why}", i + 1);
+        let mut fields = line.split_whitespace();
+        let name = fields.next().unwrap_or_default();
+        let phase = Phase::from_name(name)
+            .ok_or_else(|| bad(format!("{name:?} is not a phase (opening, middle, end)")))?;
+        let position =
+            G::from_moves(fields.next().unwrap_or_default()).map_err(|e| bad(e.to_string()))?;
+        let good = fields
+            .map(|m| position.parse_move(m).map_err(|e| bad(e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        if good.is_empty() {
+            return Err(bad("no good moves listed".to_owned()));
+        }
+        sets[phase as usize].positions.push((position, good));
+    }
+    Ok(sets)
+}
+
+/// Up to `per_phase` test positions of each phase: first those `known` (lines
+/// of [`parse_position_lines`], solved ahead of time), then from random games
+/// (seeded), kept only where at least one legal move is a mistake. Solving stops
+/// for a phase once `budget` has passed in it (early positions of deep games can
+/// take the oracle seconds each), so a phase may hold fewer positions.
 pub fn phase_positions<G: Game>(
     oracle: &mut dyn Oracle<G>,
+    known: Vec<PhasePositions<G>>,
     per_phase: usize,
     seed: u64,
     budget: Duration,
 ) -> Vec<PhasePositions<G>> {
     let mut rng = SmallRng::seed_from_u64(seed);
+    let mut known = known.into_iter();
     Phase::ALL
         .iter()
         .map(|&phase| {
-            let (from, to) = phase.plies::<G>();
-            let mut positions = Vec::new();
+            let mut positions = known.next().map(|k| k.positions).unwrap_or_default();
+            let mut seen: std::collections::HashSet<u64> =
+                positions.iter().map(|(p, _)| p.position_hash()).collect();
+            positions.truncate(per_phase);
             let mut tries = 0;
             let t0 = Instant::now();
             while positions.len() < per_phase && tries < per_phase * 50 && t0.elapsed() < budget {
                 tries += 1;
-                let target = rng.random_range(from..to);
-                let mut p = G::new();
-                while p.ply() < target && !p.is_terminal() {
-                    let moves = p.legal_moves();
-                    p.apply_unchecked(moves[rng.random_range(0..moves.len())]);
-                }
-                if p.is_terminal() || p.ply() != target {
+                let Some((p, _)) = random_position::<G>(&mut rng, phase) else {
+                    continue;
+                };
+                if !seen.insert(p.position_hash()) {
                     continue;
                 }
-                let (good, _) = optimal_moves(oracle, &p);
-                if good.len() < p.legal_moves().len() {
+                if let Some(good) = test_moves(oracle, &p) {
                     positions.push((p, good));
                 }
             }
@@ -130,7 +208,13 @@ mod tests {
     #[test]
     fn perfect_makes_none_random_makes_some() {
         let mut oracle = TicTacToe::oracle().unwrap();
-        let sets = phase_positions::<TicTacToe>(oracle.as_mut(), 40, 7, Duration::from_secs(60));
+        let sets = phase_positions::<TicTacToe>(
+            oracle.as_mut(),
+            Vec::new(),
+            40,
+            7,
+            Duration::from_secs(60),
+        );
         assert!(sets.iter().all(|s| !s.positions.is_empty()));
         let mut perfect = PerfectPlayer::new(TicTacToe::oracle().unwrap(), 1);
         let r = mistake_rates(&mut perfect, &sets);
@@ -138,5 +222,57 @@ mod tests {
         let mut random = RandomPlayer::new(1);
         let r = mistake_rates(&mut random, &sets);
         assert!(r.rates.iter().all(|&x| x > 0.1), "{r:?}");
+    }
+
+    #[test]
+    fn lines_round_trip_and_known_positions_come_first() {
+        let mut oracle = TicTacToe::oracle().unwrap();
+        let mut rng = SmallRng::seed_from_u64(3);
+        let mut text = String::from("# tic-tac-toe test positions\n\n");
+        let mut expected = Vec::new();
+        while expected.len() < 5 {
+            let Some((p, moves)) = random_position::<TicTacToe>(&mut rng, Phase::Middle) else {
+                continue;
+            };
+            if let Some(good) = test_moves(oracle.as_mut(), &p) {
+                text.push_str(&position_line::<TicTacToe>(Phase::Middle, &moves, &good));
+                text.push('\n');
+                expected.push((p, good));
+            }
+        }
+        let sets = parse_position_lines::<TicTacToe>(&text).unwrap();
+        assert!(sets[0].positions.is_empty() && sets[2].positions.is_empty());
+        assert_eq!(sets[1].positions.len(), 5);
+        for ((p, good), (q, want)) in sets[1].positions.iter().zip(&expected) {
+            assert_eq!(p.position_hash(), q.position_hash());
+            assert_eq!(good, want);
+        }
+        // Known positions fill the phase first; the rest comes from random games.
+        let all =
+            phase_positions::<TicTacToe>(oracle.as_mut(), sets, 8, 1, Duration::from_secs(60));
+        assert_eq!(all[1].positions.len(), 8);
+        for (k, (p, _)) in expected.iter().enumerate() {
+            assert_eq!(all[1].positions[k].0.position_hash(), p.position_hash());
+        }
+        let hashes: std::collections::HashSet<u64> = all[1]
+            .positions
+            .iter()
+            .map(|(p, _)| p.position_hash())
+            .collect();
+        assert_eq!(hashes.len(), 8, "a position was chosen twice");
+    }
+
+    #[test]
+    fn bad_lines_are_named() {
+        for (text, want) in [
+            ("middle b2b2 a1", "line 1"),
+            ("early b2 a1", "not a phase"),
+            ("middle b2 a1\nend a1b2 a1", "line 2"),
+            ("middle a1b2 b2", "b2"),
+            ("middle a1b2", "no good moves"),
+        ] {
+            let e = parse_position_lines::<TicTacToe>(text).unwrap_err();
+            assert!(e.contains(want), "{text:?}: {e}");
+        }
     }
 }

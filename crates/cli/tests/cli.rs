@@ -132,3 +132,48 @@ fn solve_prints_pons_scores_and_refuses_bad_positions() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("no oracle"), "{}", text(&o));
 }
+
+#[test]
+fn solve_samples_test_positions_that_read_back() {
+    use az_game::{Game, optimal_moves};
+    use az_tictactoe::TicTacToe;
+    let o = az_stdin(
+        &[
+            "solve",
+            "tictactoe",
+            "--sample",
+            "end",
+            "--count",
+            "6",
+            "--seed",
+            "2",
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(out.lines().count(), 6, "{out}");
+    let sets = az_arena::parse_position_lines::<TicTacToe>(&out).unwrap();
+    assert_eq!(sets[2].positions.len(), 6);
+    let mut oracle = TicTacToe::oracle().unwrap();
+    let mut hashes = std::collections::HashSet::new();
+    for (p, good) in &sets[2].positions {
+        assert!(hashes.insert(p.position_hash()), "a position twice: {out}");
+        assert_eq!(&optimal_moves(oracle.as_mut(), p).0, good, "{out}");
+        assert!(
+            good.len() < p.legal_moves().len(),
+            "no mistake possible: {out}"
+        );
+    }
+    for (args, needle) in [
+        (
+            &["solve", "tictactoe", "--sample", "early"][..],
+            "possible values",
+        ),
+        (&["solve", "othello", "--sample", "middle"][..], "no oracle"),
+    ] {
+        let o = az_stdin(args, "");
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains(needle), "{args:?}: {}", text(&o));
+    }
+}

@@ -31,6 +31,13 @@ pub trait Oracle<G: Game>: Send {
     fn move_scores(&mut self, position: &G) -> Vec<(G::Move, i32)> {
         per_move(self, position, |o, child| o.score(child))
     }
+
+    /// Test positions solved ahead of time, for phases where solving at run time
+    /// is slow (connect4's opening): lines `<phase> <moves> <good moves...>` as
+    /// `az solve <game> --sample <phase>` prints them. Empty by default.
+    fn known_positions(&self) -> &'static str {
+        ""
+    }
 }
 
 /// `value` of the position after each legal move, seen from the player to move

@@ -6,7 +6,7 @@
 use crate::config::agent_config;
 use az_arena::{
     Agent, MatchResult, MistakeRates, OpponentSpec, PerfectPlayer, PhasePositions, Player,
-    RandomPlayer, elo_difference, mistake_rates, phase_positions, play_match,
+    RandomPlayer, elo_difference, mistake_rates, parse_position_lines, phase_positions, play_match,
 };
 use az_experiment::{Experiment, ManifestError};
 use az_game::Game;
@@ -201,8 +201,11 @@ fn eval_loop<G: Game>(
         // 42 MB table) lives only while choosing them.
         if sets.is_none() && exp.manifest.eval.mistake_positions > 0 {
             sets = G::oracle().map(|mut oracle| {
+                // The game's own tests check that its known positions parse.
+                let known = parse_position_lines::<G>(oracle.known_positions()).unwrap_or_default();
                 phase_positions::<G>(
                     oracle.as_mut(),
+                    known,
                     exp.manifest.eval.mistake_positions,
                     seed,
                     PHASE_BUDGET,

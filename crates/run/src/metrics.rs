@@ -223,8 +223,13 @@ impl Metrics {
         }
         if let Some((policy, search)) = &r.mistakes {
             for (i, phase) in Phase::ALL.iter().enumerate() {
+                let p = phase.name();
+                w.scalar(
+                    &format!("mistakes/positions/{p}"),
+                    st,
+                    policy.positions[i] as f64,
+                )?;
                 if policy.positions[i] > 0 {
-                    let p = phase.name();
                     w.scalar(&format!("mistakes/policy/{p}"), st, policy.rates[i])?;
                     w.scalar(&format!("mistakes/search/{p}"), st, search.rates[i])?;
                 }

@@ -1,8 +1,14 @@
-//! `az solve <game>`: exact values of positions read from stdin, for games with an oracle.
+//! `az solve <game>`: exact values of positions read from stdin, for games with an
+//! oracle; or, with `--sample <phase>`, test positions for mistake rates solved
+//! ahead of time (the lines of [`az_game::Oracle::known_positions`]).
 
 use crate::error::BadInput;
 use crate::games::{GameVisitor, with_game};
-use az_game::Game;
+use az_arena::{Phase, position_line, random_position, test_moves};
+use az_game::{Game, Oracle};
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+use std::collections::HashSet;
 use std::io::{BufRead, Write};
 
 /// Arguments of `az solve`.
@@ -13,6 +19,16 @@ pub struct SolveArgs {
     /// One JSON object per line: `{"position", "score", "best_moves"}`.
     #[arg(long)]
     pub json: bool,
+    /// Read nothing; print test positions of this phase from random games, each
+    /// with the moves that are not mistakes: `<phase> <moves> <good moves...>`.
+    #[arg(long, value_name = "PHASE", value_parser = ["opening", "middle", "end"])]
+    pub sample: Option<String>,
+    /// With --sample: how many distinct positions.
+    #[arg(long, default_value_t = 100, requires = "sample")]
+    pub count: usize,
+    /// With --sample: seed of the random games.
+    #[arg(long, default_value_t = 1, requires = "sample")]
+    pub seed: u64,
 }
 
 struct Solve<'a> {
@@ -32,6 +48,10 @@ impl GameVisitor for Solve<'_> {
             ))
             .into());
         };
+        if let Some(phase) = &self.args.sample {
+            let phase = Phase::from_name(phase).expect("clap checks the phase");
+            return sample::<G>(oracle.as_mut(), phase, self.args, self.output);
+        }
         for (i, line) in self.input.lines().enumerate() {
             let line = line?;
             let Some(p) = super::stdin_position::<G>(i, &line)? else {
@@ -60,6 +80,34 @@ impl GameVisitor for Solve<'_> {
         }
         Ok(())
     }
+}
+
+/// Prints `args.count` distinct test positions of `phase` (fewer if random games
+/// rarely reach new ones), each as soon as it is solved.
+fn sample<G: Game>(
+    oracle: &mut dyn Oracle<G>,
+    phase: Phase,
+    args: &SolveArgs,
+    output: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let mut rng = SmallRng::seed_from_u64(args.seed);
+    let mut seen = HashSet::new();
+    let (mut found, mut tries) = (0, 0);
+    while found < args.count && tries < args.count.saturating_mul(1000) {
+        tries += 1;
+        let Some((p, moves)) = random_position::<G>(&mut rng, phase) else {
+            continue;
+        };
+        if !seen.insert(p.position_hash()) {
+            continue;
+        }
+        if let Some(good) = test_moves(oracle, &p) {
+            writeln!(output, "{}", position_line::<G>(phase, &moves, &good))?;
+            output.flush()?;
+            found += 1;
+        }
+    }
+    Ok(())
 }
 
 /// Runs `az solve`, reading stdin and writing stdout as it goes.
