@@ -61,11 +61,14 @@ impl Phase {
     }
 }
 
-/// A random position of `phase` (uniform random moves to a ply drawn uniformly
-/// from the phase) with the moves that lead to it; `None` when that game ended first.
-pub fn random_position<G: Game>(rng: &mut SmallRng, phase: Phase) -> Option<(G, Vec<G::Move>)> {
-    let (from, to) = phase.plies::<G>();
-    let target = rng.random_range(from..to);
+/// A random position (uniform random moves to a ply drawn uniformly from
+/// `plies`, which must not be empty) with the moves that lead to it; `None` when
+/// that game ended first.
+pub fn random_position<G: Game>(
+    rng: &mut SmallRng,
+    plies: std::ops::Range<usize>,
+) -> Option<(G, Vec<G::Move>)> {
+    let target = rng.random_range(plies);
     let mut p = G::new();
     let mut moves = Vec::with_capacity(target);
     while p.ply() < target && !p.is_terminal() {
@@ -153,11 +156,12 @@ pub fn phase_positions<G: Game>(
             let mut seen: std::collections::HashSet<u64> =
                 positions.iter().map(|(p, _)| p.position_hash()).collect();
             positions.truncate(per_phase);
+            let (from, to) = phase.plies::<G>();
             let mut tries = 0;
             let t0 = Instant::now();
             while positions.len() < per_phase && tries < per_phase * 50 && t0.elapsed() < budget {
                 tries += 1;
-                let Some((p, _)) = random_position::<G>(&mut rng, phase) else {
+                let Some((p, _)) = random_position::<G>(&mut rng, from..to) else {
                     continue;
                 };
                 if !seen.insert(p.position_hash()) {
@@ -231,7 +235,8 @@ mod tests {
         let mut text = String::from("# tic-tac-toe test positions\n\n");
         let mut expected = Vec::new();
         while expected.len() < 5 {
-            let Some((p, moves)) = random_position::<TicTacToe>(&mut rng, Phase::Middle) else {
+            let (from, to) = Phase::Middle.plies::<TicTacToe>();
+            let Some((p, moves)) = random_position::<TicTacToe>(&mut rng, from..to) else {
                 continue;
             };
             if let Some(good) = test_moves(oracle.as_mut(), &p) {

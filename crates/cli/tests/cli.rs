@@ -171,6 +171,17 @@ fn solve_samples_test_positions_that_read_back() {
             "possible values",
         ),
         (&["solve", "othello", "--sample", "middle"][..], "no oracle"),
+        (
+            &[
+                "solve",
+                "tictactoe",
+                "--sample",
+                "opening",
+                "--min-ply",
+                "2",
+            ][..],
+            "--min-ply 2",
+        ),
     ] {
         let o = az_stdin(args, "");
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));

@@ -29,6 +29,10 @@ pub struct SolveArgs {
     /// With --sample: seed of the random games.
     #[arg(long, default_value_t = 1, requires = "sample")]
     pub seed: u64,
+    /// With --sample: only positions with at least this many plies (the phase's
+    /// earliest positions can take the solver minutes each).
+    #[arg(long, default_value_t = 0, requires = "sample")]
+    pub min_ply: usize,
 }
 
 struct Solve<'a> {
@@ -90,12 +94,24 @@ fn sample<G: Game>(
     args: &SolveArgs,
     output: &mut dyn Write,
 ) -> anyhow::Result<()> {
+    let (first, to) = phase.plies::<G>();
+    let from = first.max(args.min_ply);
+    if from >= to {
+        return Err(BadInput(format!(
+            "--min-ply {}: the {} of {} is plies {first} to {}",
+            args.min_ply,
+            phase.name(),
+            G::NAME,
+            to - 1
+        ))
+        .into());
+    }
     let mut rng = SmallRng::seed_from_u64(args.seed);
     let mut seen = HashSet::new();
     let (mut found, mut tries) = (0, 0);
     while found < args.count && tries < args.count.saturating_mul(1000) {
         tries += 1;
-        let Some((p, moves)) = random_position::<G>(&mut rng, phase) else {
+        let Some((p, moves)) = random_position::<G>(&mut rng, from..to) else {
             continue;
         };
         if !seen.insert(p.position_hash()) {
