@@ -126,13 +126,16 @@ impl WorkerStats {
 ///
 /// Worker components are divided by `wall × workers`, server components by
 /// `wall × server threads`, so each side's shares sum to about 1. The framework's
-/// own share is the part of the server's wall time not spent in the forward pass:
-/// the time the network waited for the framework.
+/// own share is the part of the server threads' time not spent in the forward
+/// pass: the time the network waited for the framework.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TimeSplit {
     /// (component, share): `worker.*` and `server.*` entries.
     pub shares: Vec<(String, f64)>,
-    /// 1 − forward / (wall × server threads).
+    /// 1 − forward / (the server threads' measured time: forward, pack, reply,
+    /// collect, idle). Measured rather than wall time: a thread adds a whole
+    /// cycle (wait, collect, forward) at once, so over a short interval its
+    /// forward time can exceed the interval's wall time; the share stays in [0, 1].
     pub framework_share: f64,
 }
 
@@ -162,9 +165,14 @@ impl TimeSplit {
         ] {
             shares.push((format!("server.{n}"), d.as_secs_f64() / st));
         }
+        let measured = server.forward + server.pack + server.reply + server.collect + server.idle;
         TimeSplit {
             shares,
-            framework_share: 1.0 - server.forward.as_secs_f64() / st,
+            framework_share: if measured.is_zero() {
+                0.0
+            } else {
+                1.0 - server.forward.as_secs_f64() / measured.as_secs_f64()
+            },
         }
     }
 }
@@ -199,5 +207,32 @@ impl WorkerStats {
                 record: t.record - e.record,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn framework_share_is_the_server_time_outside_forward() {
+        let ms = Duration::from_millis;
+        let server = ServerStats {
+            forward: ms(900),
+            pack: ms(40),
+            reply: ms(10),
+            collect: ms(30),
+            idle: ms(20),
+            ..ServerStats::default()
+        };
+        let workers = WorkerStats::default();
+        let split = TimeSplit::new(&workers, &server, 1, Duration::from_secs(1));
+        assert!((split.framework_share - 0.1).abs() < 1e-9, "{split:?}");
+        // A cycle that began before a short interval is counted whole in it: its
+        // forward exceeds the interval's wall time, the share stays in [0, 1].
+        let split = TimeSplit::new(&workers, &server, 1, ms(500));
+        assert!((split.framework_share - 0.1).abs() < 1e-9, "{split:?}");
+        let split = TimeSplit::new(&workers, &ServerStats::default(), 1, ms(500));
+        assert_eq!(split.framework_share, 0.0);
     }
 }
