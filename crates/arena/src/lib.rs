@@ -14,8 +14,8 @@ mod spec;
 pub use agent::{Agent, AgentConfig, Analysis};
 pub use matches::{MatchResult, elo_difference, play_match};
 pub use mistakes::{
-    MistakeRates, Phase, PhasePositions, mistake_rates, parse_position_lines, phase_positions,
-    position_line, random_position, test_moves,
+    MistakeRates, Phase, PhasePositions, PositionSampler, TestPosition, mistake_rates,
+    parse_position_lines, phase_positions, position_line, random_position, test_moves,
 };
 pub use players::{MctsPlayer, PerfectPlayer, Player, RandomPlayer};
 pub use spec::{OpponentSpec, SpecError};

@@ -87,6 +87,61 @@ pub fn test_moves<G: Game>(oracle: &mut dyn Oracle<G>, position: &G) -> Option<V
     (good.len() < position.legal_moves().len()).then_some(good)
 }
 
+/// A test position: how it is reached, and the moves there that are not mistakes.
+#[derive(Clone, Debug)]
+pub struct TestPosition<G: Game> {
+    /// The position.
+    pub position: G,
+    /// The moves from the start that reach it.
+    pub moves: Vec<G::Move>,
+    /// Its moves that keep the exact result (some other legal move does not).
+    pub good: Vec<G::Move>,
+}
+
+/// Distinct random test positions of a ply range, each checked with the oracle.
+#[derive(Debug)]
+pub struct PositionSampler {
+    rng: SmallRng,
+    plies: std::ops::Range<usize>,
+    seen: std::collections::HashSet<u64>,
+    /// Random games played so far.
+    pub tries: usize,
+}
+
+impl PositionSampler {
+    /// A sampler of positions at `plies` (not empty), seeded.
+    pub fn new(seed: u64, plies: std::ops::Range<usize>) -> Self {
+        PositionSampler {
+            rng: SmallRng::seed_from_u64(seed),
+            plies,
+            seen: std::collections::HashSet::new(),
+            tries: 0,
+        }
+    }
+
+    /// Marks a position (by [`Game::position_hash`]) as taken already.
+    pub fn exclude(&mut self, hash: u64) {
+        self.seen.insert(hash);
+    }
+
+    /// One random game: a new test position with the moves that reach it and the
+    /// moves that are not mistakes, or `None` (game over early, position seen
+    /// already, or no move there is a mistake).
+    pub fn try_one<G: Game>(&mut self, oracle: &mut dyn Oracle<G>) -> Option<TestPosition<G>> {
+        self.tries += 1;
+        let (position, moves) = random_position::<G>(&mut self.rng, self.plies.clone())?;
+        if !self.seen.insert(position.position_hash()) {
+            return None;
+        }
+        let good = test_moves(oracle, &position)?;
+        Some(TestPosition {
+            position,
+            moves,
+            good,
+        })
+    }
+}
+
 /// One line of a positions file: `<phase> <moves> <good move> <good move> ...`,
 /// moves in the game's notation (the position's moves written together).
 pub fn position_line<G: Game>(phase: Phase, moves: &[G::Move], good: &[G::Move]) -> String {
@@ -147,28 +202,24 @@ pub fn phase_positions<G: Game>(
     seed: u64,
     budget: Duration,
 ) -> Vec<PhasePositions<G>> {
-    let mut rng = SmallRng::seed_from_u64(seed);
     let mut known = known.into_iter();
     Phase::ALL
         .iter()
         .map(|&phase| {
             let mut positions = known.next().map(|k| k.positions).unwrap_or_default();
-            let mut seen: std::collections::HashSet<u64> =
-                positions.iter().map(|(p, _)| p.position_hash()).collect();
             positions.truncate(per_phase);
             let (from, to) = phase.plies::<G>();
-            let mut tries = 0;
+            let mut sampler = PositionSampler::new(seed ^ phase as u64, from..to);
+            for (p, _) in &positions {
+                sampler.exclude(p.position_hash());
+            }
             let t0 = Instant::now();
-            while positions.len() < per_phase && tries < per_phase * 50 && t0.elapsed() < budget {
-                tries += 1;
-                let Some((p, _)) = random_position::<G>(&mut rng, from..to) else {
-                    continue;
-                };
-                if !seen.insert(p.position_hash()) {
-                    continue;
-                }
-                if let Some(good) = test_moves(oracle, &p) {
-                    positions.push((p, good));
+            while positions.len() < per_phase
+                && sampler.tries < per_phase * 50
+                && t0.elapsed() < budget
+            {
+                if let Some(t) = sampler.try_one(oracle) {
+                    positions.push((t.position, t.good));
                 }
             }
             PhasePositions { phase, positions }

@@ -4,11 +4,8 @@
 
 use crate::error::BadInput;
 use crate::games::{GameVisitor, with_game};
-use az_arena::{Phase, position_line, random_position, test_moves};
+use az_arena::{Phase, PositionSampler, position_line};
 use az_game::{Game, Oracle};
-use rand::SeedableRng;
-use rand::rngs::SmallRng;
-use std::collections::HashSet;
 use std::io::{BufRead, Write};
 
 /// Arguments of `az solve`.
@@ -106,19 +103,11 @@ fn sample<G: Game>(
         ))
         .into());
     }
-    let mut rng = SmallRng::seed_from_u64(args.seed);
-    let mut seen = HashSet::new();
-    let (mut found, mut tries) = (0, 0);
-    while found < args.count && tries < args.count.saturating_mul(1000) {
-        tries += 1;
-        let Some((p, moves)) = random_position::<G>(&mut rng, from..to) else {
-            continue;
-        };
-        if !seen.insert(p.position_hash()) {
-            continue;
-        }
-        if let Some(good) = test_moves(oracle, &p) {
-            writeln!(output, "{}", position_line::<G>(phase, &moves, &good))?;
+    let mut sampler = PositionSampler::new(args.seed, from..to);
+    let mut found = 0;
+    while found < args.count && sampler.tries < args.count.saturating_mul(1000) {
+        if let Some(t) = sampler.try_one(oracle) {
+            writeln!(output, "{}", position_line::<G>(phase, &t.moves, &t.good))?;
             output.flush()?;
             found += 1;
         }
