@@ -1,6 +1,6 @@
 //! `az`: the command line of the az framework. See `az --help`.
 
-use az_cli::commands::{analyze, bench, eval, list, new_game, perft, play, run, solve};
+use az_cli::commands::{analyze, bench, eval, list, mistakes, new_game, perft, play, run, solve};
 use az_cli::error::{EXIT_BAD_INPUT, exit_code};
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -21,6 +21,8 @@ enum Command {
     Run(run::RunArgs),
     /// A match of a trained agent (run directory or checkpoint) against an opponent.
     Eval(eval::EvalArgs),
+    /// A trained agent's mistake rates per game phase against the game's oracle.
+    Mistakes(mistakes::MistakesArgs),
     /// Play against a trained agent in the terminal.
     Play(play::PlayArgs),
     /// The agent's search on positions read from stdin (one per line).
@@ -43,6 +45,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<String> {
         Command::Perft(args) => perft::run(&args)?,
         Command::Solve(args) => solve::run(&args)?,
         Command::Eval(args) => eval::run(&args)?,
+        Command::Mistakes(args) => mistakes::run(&args)?,
         Command::Play(args) => play::run(&args)?,
         Command::Analyze(args) => analyze::run(&args)?,
         Command::Bench(cmd) => bench::run(&cmd)?,

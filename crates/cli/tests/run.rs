@@ -187,7 +187,22 @@ fn run_kill_resume_interrupt_and_read_back() {
     assert!(o.status.success(), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["moves"].as_array().unwrap().len(), 5, "{v}");
+    // Mistake rates of the run's newest checkpoint, on the run's positions (20 per
+    // phase, as set above); the perfect player's moves would score 0.
+    let o = az_stdin(&["mistakes", d, "--json", "--simulations", "16"], "");
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["simulations"], 16, "{v}");
+    let phases = v["phases"].as_array().unwrap();
+    assert_eq!(phases.len(), 3, "{v}");
+    for p in phases {
+        assert!(p["positions"].as_u64().unwrap() > 0, "{v}");
+        for k in ["policy", "search"] {
+            assert!((0.0..=1.0).contains(&p[k].as_f64().unwrap()), "{v}");
+        }
+    }
     for (args, input, needle) in [
+        (&["mistakes", d, "--positions", "0"][..], "", "--positions"),
         (&["eval", d, "--opponent", "minimax"][..], "", "mcts:N"),
         (
             &["eval", "/nonexistent/run", "--opponent", "random"][..],

@@ -33,6 +33,9 @@ pub struct EvalReport {
     pub seconds: f64,
 }
 
+/// Mixed into the run's seed for evaluation games and mistake positions.
+const EVAL_SEED: u64 = 0x0e7a_1000;
+
 /// Solving time allowed per game phase when the mistake positions are chosen.
 const PHASE_BUDGET: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -167,7 +170,7 @@ fn eval_loop<G: Game>(
     reports: &Sender<EvalReport>,
 ) {
     let games = exp.manifest.eval.games as u32;
-    let seed = exp.manifest.run.seed ^ 0x0e7a_1000;
+    let seed = exp.manifest.run.seed ^ EVAL_SEED;
     let config = agent_config(exp, None);
     let mut sets: Option<Vec<PhasePositions<G>>> = None;
     for job in jobs.iter() {
@@ -197,20 +200,9 @@ fn eval_loop<G: Game>(
             };
             matches.push((name, result, elo_difference(&result)));
         }
-        // The positions are chosen once per run; the oracle (connect4's holds a
-        // 42 MB table) lives only while choosing them.
+        // The positions are chosen once per run.
         if sets.is_none() && exp.manifest.eval.mistake_positions > 0 {
-            sets = G::oracle().map(|mut oracle| {
-                // The game's own tests check that its known positions parse.
-                let known = parse_position_lines::<G>(oracle.known_positions()).unwrap_or_default();
-                phase_positions::<G>(
-                    oracle.as_mut(),
-                    known,
-                    exp.manifest.eval.mistake_positions,
-                    seed,
-                    PHASE_BUDGET,
-                )
-            });
+            sets = mistake_sets::<G>(exp, exp.manifest.eval.mistake_positions);
         }
         let mistakes = sets.as_ref().map(|sets| {
             let mut policy = Agent::new(job.net.clone(), agent_config(exp, Some(0)));
@@ -232,6 +224,23 @@ fn eval_loop<G: Game>(
             return;
         }
     }
+}
+
+/// The test positions of `exp`'s mistake rates, up to `per_phase` per phase
+/// (the same in every evaluation of a run with that seed), or `None` if `G` has
+/// no oracle. The oracle (connect4's holds a 42 MB table) lives only while they
+/// are chosen.
+pub fn mistake_sets<G: Game>(exp: &Experiment, per_phase: usize) -> Option<Vec<PhasePositions<G>>> {
+    let mut oracle = G::oracle()?;
+    // The game's own tests check that its known positions parse.
+    let known = parse_position_lines::<G>(oracle.known_positions()).unwrap_or_default();
+    Some(phase_positions::<G>(
+        oracle.as_mut(),
+        known,
+        per_phase,
+        exp.manifest.run.seed ^ EVAL_SEED,
+        PHASE_BUDGET,
+    ))
 }
 
 /// A player for a baseline opponent (`random`, `perfect`, `mcts:N`).

@@ -17,7 +17,7 @@ mod metrics;
 mod run_dir;
 
 pub use config::{agent_config, net_config, train_config};
-pub use eval::{EvalReport, Evaluator, baseline, opponents};
+pub use eval::{EvalReport, Evaluator, baseline, mistake_sets, opponents};
 pub use metrics::{Metrics, Snapshot};
 pub use run_dir::{
     LadderPoint, RunDir, RunRecord, fresh_run_dir, git_revision, latest_run_dir, utc_stamp,

@@ -5,6 +5,7 @@ pub mod analyze;
 pub mod bench;
 pub mod eval;
 pub mod list;
+pub mod mistakes;
 pub mod new_game;
 pub mod perft;
 pub mod play;
