@@ -273,6 +273,10 @@ impl Oracle<Connect4> for Solver {
         self.solve_result(position)
     }
 
+    fn known_positions(&self) -> &'static str {
+        OPENING_POSITIONS
+    }
+
     fn terminal_score(&self, position: &Connect4) -> i32 {
         match position.outcome() {
             // The side to move has lost: the winner moved last, with its
@@ -284,6 +288,11 @@ impl Oracle<Connect4> for Solver {
 }
 
 const _: () = assert!(MIN_SCORE < 0 && MAX_SCORE > 0);
+
+/// Opening test positions for mistake rates, solved ahead of time by this
+/// solver (`az solve connect4 --sample opening`): at run time it would find only
+/// a few within its budget.
+const OPENING_POSITIONS: &str = include_str!("../positions/opening.txt");
 
 #[cfg(test)]
 mod tests {
@@ -342,6 +351,42 @@ mod tests {
             decided > 30,
             "too few decided positions to mean much: {decided}"
         );
+    }
+
+    /// The shipped opening positions: each line is an opening position where some
+    /// move is a mistake, listing exactly the moves that keep its result. All are
+    /// read; the deepest few are solved again here (the rest take too long for a
+    /// debug test; `az solve` wrote them).
+    #[test]
+    fn known_opening_positions_hold() {
+        let mut lines: Vec<(Connect4, Vec<usize>)> = Vec::new();
+        for (i, line) in OPENING_POSITIONS.lines().enumerate() {
+            if line.trim().is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let f: Vec<&str> = line.split_whitespace().collect();
+            assert_eq!(f[0], "opening", "line {}", i + 1);
+            let p = Connect4::from_moves(f[1]).unwrap();
+            assert!((1..8).contains(&p.ply()), "line {}: ply {}", i + 1, p.ply());
+            let good: Vec<usize> = f[2..]
+                .iter()
+                .map(|m| p.move_index(p.parse_move(m).unwrap()))
+                .collect();
+            assert!(!good.is_empty() && good.len() < p.legal_moves().len());
+            lines.push((p, good));
+        }
+        assert!(lines.len() >= 100, "{} positions", lines.len());
+        let mut hashes: Vec<u64> = lines.iter().map(|(p, _)| p.position_hash()).collect();
+        hashes.sort_unstable();
+        hashes.dedup();
+        assert_eq!(hashes.len(), lines.len(), "a position is listed twice");
+        lines.sort_by_key(|(p, _)| std::cmp::Reverse(p.ply()));
+        let mut s = Solver::default();
+        for (p, good) in lines.iter().take(3) {
+            let (best, _) = optimal_moves(&mut s, p);
+            let best: Vec<usize> = best.iter().map(|&m| p.move_index(m)).collect();
+            assert_eq!(&best, good, "{p}");
+        }
     }
 
     #[test]
