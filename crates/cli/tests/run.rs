@@ -187,6 +187,26 @@ fn run_kill_resume_interrupt_and_read_back() {
     assert!(o.status.success(), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["moves"].as_array().unwrap().len(), 5, "{v}");
+    // Against another checkpoint of the run: random opening plies by default, so
+    // two deterministic agents do not replay the same two games.
+    let first = dir
+        .join("checkpoints")
+        .join(format!("step-{:09}.azck", checkpoints(&dir)[0]));
+    let o = az_stdin(
+        &[
+            "eval",
+            d,
+            "--opponent",
+            first.to_str().unwrap(),
+            "--games",
+            "2",
+            "--json",
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["opening_plies"], 2, "{v}");
     // Mistake rates of the run's newest checkpoint, on the run's positions (20 per
     // phase, as set above); the perfect player's moves would score 0.
     let o = az_stdin(&["mistakes", d, "--json", "--simulations", "16"], "");

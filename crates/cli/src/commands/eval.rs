@@ -20,9 +20,11 @@ pub struct EvalArgs {
     /// Simulations per move of the agent (default: the run's `mcts.simulations`).
     #[arg(long)]
     pub simulations: Option<u32>,
-    /// Random plies at the start of each pair of games (0: from the initial position).
-    #[arg(long, default_value_t = 0)]
-    pub opening_plies: usize,
+    /// Random plies at the start of each pair of games (0: from the initial
+    /// position). Default: 2 against a checkpoint (two deterministic agents would
+    /// replay the same two games), 0 otherwise.
+    #[arg(long)]
+    pub opening_plies: Option<usize>,
     /// Seed of the opponents and openings.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -47,18 +49,16 @@ impl GameVisitor for Visit<'_> {
         let (args, exp) = (self.args, &self.target.exp);
         let config = az_run::agent_config(exp, args.simulations);
         let mut agent = Agent::new(load_net::<G>(exp, &self.target.checkpoint)?, config.clone());
+        let checkpoint_opponent = matches!(self.opponent, OpponentSpec::Checkpoint(_));
+        let opening_plies = args
+            .opening_plies
+            .unwrap_or(if checkpoint_opponent { 2 } else { 0 });
         let result = match &self.opponent {
             OpponentSpec::Checkpoint(path) => {
                 let other = resolve(path, &args.overrides)?;
                 let net = load_net::<G>(&other.exp, &other.checkpoint)?;
                 let mut other = Agent::new(net, config);
-                play_match::<G>(
-                    &mut agent,
-                    &mut other,
-                    args.games,
-                    args.opening_plies,
-                    args.seed,
-                )
+                play_match::<G>(&mut agent, &mut other, args.games, opening_plies, args.seed)
             }
             OpponentSpec::Perfect if G::oracle().is_none() => {
                 return Err(BadInput(format!(
@@ -78,7 +78,7 @@ impl GameVisitor for Visit<'_> {
                     &mut agent,
                     player.as_mut(),
                     args.games,
-                    args.opening_plies,
+                    opening_plies,
                     args.seed,
                 )
             }
@@ -90,7 +90,7 @@ impl GameVisitor for Visit<'_> {
                 "opponent": self.opponent.to_string(), "wins": result.wins, "draws": result.draws,
                 "losses": result.losses, "games": result.games,
                 "losses_as_first": result.losses_as_first, "losses_as_second": result.losses_as_second,
-                "score": result.score(), "elo": elo,
+                "score": result.score(), "elo": elo, "opening_plies": opening_plies,
             })
             .to_string()
         } else {
