@@ -2,7 +2,7 @@
 
 use crate::thread::{ServerThread, Shared};
 use crate::{Batch, BatchModel, ServerStats};
-use flume::Sender;
+use flume::{Receiver, RecvTimeoutError, Sender};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -60,7 +60,8 @@ pub struct Client {
 }
 
 impl Client {
-    /// Sends `batch`; its answer arrives on `reply`. Does not block.
+    /// Sends `batch`; its answer arrives on `reply` (wait for it with
+    /// [`receive`](Client::receive)). Does not block.
     ///
     /// Give each request a sender that nobody else keeps (a fresh `bounded(1)`
     /// channel): if the server fails with the request, the sender is dropped and
@@ -75,6 +76,26 @@ impl Client {
             .map_err(|e| Disconnected(Box::new(e.0.batch)))
     }
 
+    /// Waits for the answer to a request [`send`](Client::send) gave `reply`'s
+    /// sender; `None` if the server stopped without answering it. That is either
+    /// the sender dropped with a failed batch, or every server thread gone while
+    /// the request still sat in the queue: flume keeps queued requests (and their
+    /// reply senders) for as long as a client holds the channel, so a plain
+    /// `recv` would wait forever there.
+    pub fn receive(&self, reply: &Receiver<Batch>) -> Option<Batch> {
+        loop {
+            match reply.recv_timeout(Duration::from_millis(20)) {
+                Ok(batch) => return Some(batch),
+                Err(RecvTimeoutError::Disconnected) => return None,
+                Err(RecvTimeoutError::Timeout) if self.tx.is_disconnected() => {
+                    // An answer sent just before the last thread ended is still here.
+                    return reply.try_recv().ok();
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+        }
+    }
+
     /// Sends `batch` and waits for its answer (a convenience; it makes a reply
     /// channel per call).
     ///
@@ -85,8 +106,8 @@ impl Client {
         let input_len = batch.input_len();
         let num_actions = batch.num_actions();
         self.send(batch, tx)?;
-        rx.recv()
-            .map_err(|_| Disconnected(Box::new(Batch::new(input_len, num_actions, 0))))
+        self.receive(&rx)
+            .ok_or_else(|| Disconnected(Box::new(Batch::new(input_len, num_actions, 0))))
     }
 }
 

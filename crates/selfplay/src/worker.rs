@@ -208,8 +208,7 @@ impl<G: Game> Worker<G> {
         // 1. The answer to this group's last request.
         if let Some(reply) = self.groups[g].reply.take() {
             let t = Instant::now();
-            // A failed server drops the request and with it the only sender.
-            let batch = reply.recv().map_err(|_| StopReason::ServerGone)?;
+            let batch = self.client.receive(&reply).ok_or(StopReason::ServerGone)?;
             self.stats.time.wait += t.elapsed();
             self.apply_answers(g, &batch);
             self.groups[g].batch = Some(batch);
