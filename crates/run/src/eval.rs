@@ -142,6 +142,13 @@ impl Evaluator {
         r
     }
 
+    /// Stops taking jobs and lets a running evaluation end on its own, without
+    /// waiting for it (it only sends a report, which nobody reads any more).
+    pub fn abandon(mut self) {
+        self.jobs = None;
+        drop(self.handle.take());
+    }
+
     /// Waits for the running evaluation, if any, and returns its report.
     pub fn wait(&mut self) -> Option<EvalReport> {
         if !self.busy {

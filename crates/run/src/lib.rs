@@ -479,7 +479,11 @@ pub fn run<G: Game>(exp: &Experiment, device: &Device, opts: &RunOptions) -> Res
             last_report_eval = Some(r);
         }
     }
-    drop(evaluator);
+    match evaluator {
+        // Ctrl-C: do not wait minutes for a running evaluation (it writes nothing).
+        Some(e) if opts.stop.load(Ordering::Acquire) => e.abandon(),
+        e => drop(e),
+    }
     metrics.writer().flush()?;
     if let Some(bar) = &out.bar {
         bar.finish_and_clear();
