@@ -25,6 +25,11 @@ impl Phase {
     /// All phases, in order.
     pub const ALL: [Phase; 3] = [Phase::Opening, Phase::Middle, Phase::End];
 
+    /// The phase called `name` (`opening`, `middle`, `end`).
+    pub fn from_name(name: &str) -> Option<Phase> {
+        Phase::ALL.into_iter().find(|p| p.name() == name)
+    }
+
     /// Name for reports and TensorBoard tags.
     pub fn name(self) -> &'static str {
         match self {
@@ -52,13 +57,6 @@ pub struct PhasePositions<G: Game> {
     pub phase: Phase,
     /// Positions where some move is a mistake, each with the moves that are not.
     pub positions: Vec<(G, Vec<G::Move>)>,
-}
-
-impl Phase {
-    /// The phase called `name` (`opening`, `middle`, `end`).
-    pub fn from_name(name: &str) -> Option<Phase> {
-        Phase::ALL.into_iter().find(|p| p.name() == name)
-    }
 }
 
 /// A random position (uniform random moves to a ply drawn uniformly from

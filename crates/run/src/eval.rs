@@ -211,13 +211,9 @@ fn eval_loop<G: Game>(
         if sets.is_none() && exp.manifest.eval.mistake_positions > 0 {
             sets = mistake_sets::<G>(exp, exp.manifest.eval.mistake_positions);
         }
-        let mistakes = sets.as_ref().map(|sets| {
-            let mut policy = Agent::new(job.net.clone(), agent_config(exp, Some(0)));
-            (
-                mistake_rates(&mut policy, sets),
-                mistake_rates(&mut agent, sets),
-            )
-        });
+        let mistakes = sets
+            .as_ref()
+            .map(|sets| policy_and_search_mistakes(exp, &job.net, &mut agent, sets));
         previous = Some((job.net, elo.unwrap_or(0.0)));
         let report = EvalReport {
             step: job.step,
@@ -248,6 +244,21 @@ pub fn mistake_sets<G: Game>(exp: &Experiment, per_phase: usize) -> Option<Vec<P
         exp.manifest.run.seed ^ EVAL_SEED,
         PHASE_BUDGET,
     ))
+}
+
+/// Mistake rates on `sets` of `net` alone (policy argmax) and of `search` (an
+/// agent searching with the same weights).
+pub fn policy_and_search_mistakes<G: Game>(
+    exp: &Experiment,
+    net: &InferenceNet,
+    search: &mut Agent<InferenceNet>,
+    sets: &[PhasePositions<G>],
+) -> (MistakeRates, MistakeRates) {
+    let mut policy = Agent::new(net.clone(), agent_config(exp, Some(0)));
+    (
+        mistake_rates(&mut policy, sets),
+        mistake_rates(search, sets),
+    )
 }
 
 /// A player for a baseline opponent (`random`, `perfect`, `mcts:N`).

@@ -17,7 +17,9 @@ mod metrics;
 mod run_dir;
 
 pub use config::{agent_config, net_config, train_config};
-pub use eval::{EvalReport, Evaluator, baseline, mistake_sets, opponents};
+pub use eval::{
+    EvalReport, Evaluator, baseline, mistake_sets, opponents, policy_and_search_mistakes,
+};
 pub use metrics::{Metrics, Snapshot};
 pub use run_dir::{
     LadderPoint, RunDir, RunRecord, fresh_run_dir, git_revision, latest_run_dir, utc_stamp,
@@ -230,19 +232,13 @@ pub fn run<G: Game>(exp: &Experiment, device: &Device, opts: &RunOptions) -> Res
     };
     let mut previous = None;
     if let Some(p) = ladder {
-        match Trainer::load(
-            &run.checkpoint(p.step),
-            G::NAME,
-            net_cfg,
-            train_config(exp),
-            device,
-        ) {
-            Ok((t, _)) => {
+        match load_inference_net::<G>(exp, &run.checkpoint(p.step), device) {
+            Ok(net) => {
                 out.line(&format!(
                     "Elo ladder goes on from step {} (Elo {:.0})",
                     p.step, p.elo
                 ));
-                previous = Some((t.inference_net(device), p.elo));
+                previous = Some((net, p.elo));
             }
             Err(e) => {
                 out.line(&format!("Elo ladder starts again at 0: {e}"));
@@ -257,7 +253,8 @@ pub fn run<G: Game>(exp: &Experiment, device: &Device, opts: &RunOptions) -> Res
             last_eval_step = Some(trainer.steps()); // evaluated in the previous session
         } else {
             if ladder_on && !run.checkpoint(trainer.steps()).exists() {
-                checkpoint(&run, &trainer, &mut intake.store, &meta, m, &[])?;
+                let keep = ladder_steps(ladder_on, ladder, last_eval_step);
+                checkpoint(&run, &trainer, &mut intake.store, &meta, m, &keep)?;
             }
             if e.submit(
                 trainer.steps(),
@@ -538,6 +535,26 @@ impl<G: Game> Intake<G> {
         }
         self.store.push(r);
     }
+}
+
+/// The weights of the checkpoint at `path` (of a run of `exp`) in inference form on `device`.
+///
+/// # Errors
+/// [`CheckpointError`](az_train::CheckpointError) naming the file: unreadable,
+/// damaged, or of another game or network shape.
+pub fn load_inference_net<G: Game>(
+    exp: &Experiment,
+    path: &std::path::Path,
+    device: &Device,
+) -> Result<az_model::InferenceNet, az_train::CheckpointError> {
+    let (trainer, _) = Trainer::load(
+        path,
+        G::NAME,
+        net_config::<G>(exp),
+        train_config(exp),
+        device,
+    )?;
+    Ok(trainer.inference_net(device))
 }
 
 /// Flushes the replay chunks, then writes the checkpoint of this step and prunes

@@ -5,7 +5,6 @@ use crate::error::BadInput;
 use az_experiment::Experiment;
 use az_game::Game;
 use az_model::InferenceNet;
-use az_train::Trainer;
 use std::path::{Path, PathBuf};
 
 /// What a target names: the manifest and the checkpoint to load.
@@ -65,13 +64,5 @@ pub fn resolve(target: &str, overrides: &[String]) -> Result<Target, BadInput> {
 /// [`BadInput`] for a missing backend or a checkpoint that cannot be used (named).
 pub fn load_net<G: Game>(exp: &Experiment, checkpoint: &Path) -> Result<InferenceNet, BadInput> {
     let device = crate::backend::device(exp.manifest.model.device)?;
-    let (trainer, _) = Trainer::load(
-        checkpoint,
-        G::NAME,
-        az_run::net_config::<G>(exp),
-        az_run::train_config(exp),
-        &device,
-    )
-    .map_err(|e| BadInput(e.to_string()))?;
-    Ok(trainer.inference_net(&device))
+    az_run::load_inference_net::<G>(exp, checkpoint, &device).map_err(|e| BadInput(e.to_string()))
 }

@@ -4,7 +4,7 @@
 use super::agent::{Target, load_net, resolve};
 use crate::error::BadInput;
 use crate::games::{GameVisitor, with_game};
-use az_arena::{Agent, mistake_rates};
+use az_arena::Agent;
 use az_game::Game;
 
 /// Arguments of `az mistakes`.
@@ -49,13 +49,10 @@ impl GameVisitor for Visit<'_> {
             ))
         })?;
         let net = load_net::<G>(exp, &self.target.checkpoint)?;
-        let search = az_run::agent_config(exp, args.simulations);
-        let simulations = search.simulations;
-        let policy = mistake_rates(
-            &mut Agent::new(net.clone(), az_run::agent_config(exp, Some(0))),
-            &sets,
-        );
-        let search = mistake_rates(&mut Agent::new(net, search), &sets);
+        let config = az_run::agent_config(exp, args.simulations);
+        let simulations = config.simulations;
+        let mut agent = Agent::new(net.clone(), config);
+        let (policy, search) = az_run::policy_and_search_mistakes(exp, &net, &mut agent, &sets);
         let checkpoint = self.target.checkpoint.display().to_string();
         let phases = sets.iter().enumerate().map(|(i, s)| (s.phase.name(), i));
         Ok(if args.json {
