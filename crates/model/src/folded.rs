@@ -1,13 +1,12 @@
 //! The inference form: batch norm folded into the convolutions.
 
 use crate::batch_norm::inference_factors;
+use crate::board_conv::{self, ConvKernel};
 use crate::{ConvBn, NetConfig, PolicyValueNet};
 use az_infer::{BatchModel, masked_softmax};
 use burn::module::Module;
 use burn::nn::Linear;
 use burn::tensor::activation::{relu, tanh};
-use burn::tensor::module::conv2d;
-use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor, TensorData};
 
 /// A convolution with batch norm folded in: `w' = w · scale`, `b' = shift`.
@@ -15,24 +14,21 @@ use burn::tensor::{Device, Tensor, TensorData};
 struct FoldedConv {
     weight: Tensor<4>,
     bias: Tensor<1>,
-    pad: usize,
 }
 
 impl FoldedConv {
     fn new(layer: &ConvBn) -> Self {
         let (scale, shift) = inference_factors(&layer.bn);
         let w = layer.conv.weight.val(); // [out, in, k, k]
-        let [out, _, k, _] = w.dims();
+        let out = w.dims()[0];
         FoldedConv {
             weight: w * scale.reshape([out, 1, 1, 1]),
             bias: shift,
-            pad: k / 2,
         }
     }
 
-    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let options = ConvOptions::new([1, 1], [self.pad, self.pad], [1, 1], 1);
-        conv2d(x, self.weight.clone(), Some(self.bias.clone()), options)
+    fn forward(&self, x: Tensor<4>, kernel: ConvKernel) -> Tensor<4> {
+        board_conv::conv(x, self.weight.clone(), Some(self.bias.clone()), kernel)
     }
 }
 
@@ -43,6 +39,7 @@ impl FoldedConv {
 pub struct InferenceNet {
     config: NetConfig,
     device: Device,
+    kernel: ConvKernel,
     stem: FoldedConv,
     blocks: Vec<(FoldedConv, FoldedConv)>,
     policy_conv: FoldedConv,
@@ -59,6 +56,7 @@ impl InferenceNet {
         InferenceNet {
             config,
             device: device.clone(),
+            kernel: ConvKernel::default(),
             stem: FoldedConv::new(&net.stem),
             blocks: net
                 .blocks
@@ -73,6 +71,12 @@ impl InferenceNet {
         }
     }
 
+    /// The same network with the convolutions of `kernel` (az's board kernels by default).
+    pub fn with_kernel(mut self, kernel: ConvKernel) -> Self {
+        self.kernel = kernel;
+        self
+    }
+
     /// The sizes.
     pub fn config(&self) -> &NetConfig {
         &self.config
@@ -83,15 +87,16 @@ impl InferenceNet {
     /// # Shapes
     /// `x: [n, planes, h, w]` → `([n, actions], [n])`
     pub fn forward(&self, x: Tensor<4>) -> (Tensor<2>, Tensor<1>) {
-        let mut x = relu(self.stem.forward(x)); // [n, c, h, w]
+        let k = self.kernel;
+        let mut x = relu(self.stem.forward(x, k)); // [n, c, h, w]
         for (a, b) in &self.blocks {
-            let y = relu(a.forward(x.clone()));
-            x = relu(b.forward(y) + x);
+            let y = relu(a.forward(x.clone(), k));
+            x = relu(b.forward(y, k) + x);
         }
         let [n, _, h, w] = x.dims();
-        let p = relu(self.policy_conv.forward(x.clone())).reshape([n, 2 * h * w]);
+        let p = relu(self.policy_conv.forward(x.clone(), k)).reshape([n, 2 * h * w]);
         let logits = self.policy_fc.forward(p); // [n, actions]
-        let v = relu(self.value_conv.forward(x)).reshape([n, h * w]);
+        let v = relu(self.value_conv.forward(x, k)).reshape([n, h * w]);
         let v = relu(self.value_fc1.forward(v));
         let value = tanh(self.value_fc2.forward(v)).reshape([n]); // [n]
         (logits, value)

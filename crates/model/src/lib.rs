@@ -6,6 +6,8 @@
 //! and only the `az` binary decides between the CPU (flex) and CUDA.
 
 pub mod batch_norm;
+pub mod board_conv;
+pub use board_conv::ConvKernel;
 mod folded;
 mod loss;
 mod net;

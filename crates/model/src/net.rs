@@ -1,5 +1,6 @@
 //! The ResNet policy/value network (training form).
 
+use crate::board_conv::{self, ConvKernel};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
@@ -65,8 +66,9 @@ impl ConvBn {
     }
 
     /// conv → batch norm (no activation).
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        crate::batch_norm::forward(&self.bn, self.conv.forward(x))
+    pub fn forward(&self, x: Tensor<4>, kernel: ConvKernel) -> Tensor<4> {
+        let y = board_conv::conv(x, self.conv.weight.val(), None, kernel);
+        crate::batch_norm::forward(&self.bn, y)
     }
 }
 
@@ -123,20 +125,26 @@ impl PolicyValueNet {
         }
     }
 
-    /// Policy logits and value.
+    /// Policy logits and value, with az's board convolutions where the device
+    /// has them (see [`board_conv`]).
     ///
     /// # Shapes
     /// `x: [n, planes, h, w]` → `([n, actions], [n])`
     pub fn forward(&self, x: Tensor<4>) -> (Tensor<2>, Tensor<1>) {
-        let mut x = relu(self.stem.forward(x)); // [n, c, h, w]
+        self.forward_with(x, ConvKernel::Board)
+    }
+
+    /// [`forward`](Self::forward) with the convolutions of `kernel`.
+    pub fn forward_with(&self, x: Tensor<4>, kernel: ConvKernel) -> (Tensor<2>, Tensor<1>) {
+        let mut x = relu(self.stem.forward(x, kernel)); // [n, c, h, w]
         for block in &self.blocks {
-            let y = relu(block.a.forward(x.clone()));
-            x = relu(block.b.forward(y) + x);
+            let y = relu(block.a.forward(x.clone(), kernel));
+            x = relu(block.b.forward(y, kernel) + x);
         }
         let [n, _, h, w] = x.dims();
-        let p = relu(self.policy_conv.forward(x.clone())).reshape([n, 2 * h * w]); // [n, 2hw]
+        let p = relu(self.policy_conv.forward(x.clone(), kernel)).reshape([n, 2 * h * w]); // [n, 2hw]
         let logits = self.policy_fc.forward(p); // [n, actions]
-        let v = relu(self.value_conv.forward(x)).reshape([n, h * w]); // [n, hw]
+        let v = relu(self.value_conv.forward(x, kernel)).reshape([n, h * w]); // [n, hw]
         let v = relu(self.value_fc1.forward(v)); // [n, hidden]
         let value = tanh(self.value_fc2.forward(v)).reshape([n]); // [n]
         (logits, value)

@@ -2,7 +2,7 @@
 //! network, the custom batch norm equals Burn's, masking, save/load.
 
 use az_infer::BatchModel;
-use az_model::{InferenceNet, NetConfig, PolicyValueNet};
+use az_model::{ConvKernel, InferenceNet, NetConfig, PolicyValueNet};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 
@@ -84,6 +84,87 @@ fn custom_batch_norm_matches_burns() {
         &to_vec(v_burn.forward(xv)),
         1e-4,
     );
+}
+
+/// az's board convolutions (the default on flex) against Burn's `conv2d` (what
+/// every other device runs): same outputs, training and folded inference.
+#[test]
+fn board_kernels_give_burns_outputs() {
+    let net = trained_net();
+    let device = Device::flex();
+    let eval = net.valid();
+    let (l_board, v_board) = eval.forward_with(input(37, &device), ConvKernel::Board);
+    let (l_burn, v_burn) = eval.forward_with(input(37, &device), ConvKernel::Burn);
+    close(&to_vec(l_board), &to_vec(l_burn), 1e-4);
+    close(&to_vec(v_board), &to_vec(v_burn), 1e-4);
+
+    let folded = InferenceNet::new(&net, CFG, &device);
+    let (l_board, v_board) = folded.forward(input(37, &device));
+    let (l_burn, v_burn) = folded
+        .with_kernel(ConvKernel::Burn)
+        .forward(input(37, &device));
+    close(&to_vec(l_board), &to_vec(l_burn), 1e-4);
+    close(&to_vec(v_board), &to_vec(v_burn), 1e-4);
+}
+
+/// The board kernels' handwritten backward pass against Burn's autodiff of
+/// `conv2d`: gradients of every convolution weight, a batch norm and the input.
+#[test]
+fn board_kernel_gradients_are_burns() {
+    let net = trained_net();
+    let ad = Device::flex().autodiff();
+    let n = 29;
+    let grads_of = |kernel: ConvKernel| {
+        let x = input(n, &ad).require_grad();
+        let (logits, value) = net.forward_with(x.clone(), kernel);
+        let weights: Tensor<2> = Tensor::from_data(
+            TensorData::new(
+                (0..n * 7)
+                    .map(|i| ((i * 13 % 17) as f32 / 17.0) - 0.5)
+                    .collect(),
+                [n, 7],
+            ),
+            &ad,
+        );
+        let loss = (logits * weights).sum() + (value * 0.7).sum();
+        let grads = loss.backward();
+        let mut all = vec![
+            to_vec(x.grad(&grads).expect("input gradient")),
+            to_vec(net.stem.conv.weight.grad(&grads).expect("stem gradient")),
+            to_vec(net.stem.bn.gamma.grad(&grads).expect("batch norm gradient")),
+            to_vec(
+                net.policy_conv
+                    .conv
+                    .weight
+                    .grad(&grads)
+                    .expect("policy conv gradient"),
+            ),
+            to_vec(
+                net.value_conv
+                    .conv
+                    .weight
+                    .grad(&grads)
+                    .expect("value conv gradient"),
+            ),
+        ];
+        for block in &net.blocks {
+            all.push(to_vec(
+                block.a.conv.weight.grad(&grads).expect("block gradient"),
+            ));
+            all.push(to_vec(
+                block.b.conv.weight.grad(&grads).expect("block gradient"),
+            ));
+        }
+        all
+    };
+    let (board, burn) = (grads_of(ConvKernel::Board), grads_of(ConvKernel::Burn));
+    for (ours, theirs) in board.iter().zip(&burn) {
+        assert!(
+            ours.iter().any(|g| g.abs() > 1e-6),
+            "a gradient is all zero"
+        );
+        close(ours, theirs, 1e-3);
+    }
 }
 
 #[test]

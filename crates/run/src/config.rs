@@ -44,6 +44,7 @@ pub fn train_config(exp: &Experiment) -> TrainConfig {
         },
         warmup_steps: t.lr_warmup_steps,
         weight_decay: t.weight_decay,
+        conv: az_model::ConvKernel::default(),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Optimiser and learning-rate schedule settings.
 
+use az_model::ConvKernel;
 use serde::{Deserialize, Serialize};
 
 /// The optimiser.
@@ -48,6 +49,10 @@ pub struct TrainConfig {
     pub warmup_steps: u64,
     /// L2 weight decay.
     pub weight_decay: f64,
+    /// The convolutions' implementation (az's board kernels where the device has
+    /// them); a choice of this process, not saved with a checkpoint.
+    #[serde(skip)]
+    pub conv: ConvKernel,
 }
 
 impl Default for TrainConfig {
@@ -59,6 +64,7 @@ impl Default for TrainConfig {
             schedule: Schedule::Constant,
             warmup_steps: 0,
             weight_decay: 1e-4,
+            conv: ConvKernel::default(),
         }
     }
 }

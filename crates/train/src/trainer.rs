@@ -179,7 +179,7 @@ impl Trainer {
             .net
             .take()
             .expect("the network is only moved out during a step");
-        let (logits, value) = net.forward(x);
+        let (logits, value) = net.forward_with(x, self.config.conv);
         let l = losses(logits, mask, value.clone(), target_policy, target_value);
         let policy_loss: f32 = l.policy.clone().into_scalar();
         let value_loss: f32 = l.value.clone().into_scalar();

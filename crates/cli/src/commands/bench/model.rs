@@ -4,7 +4,7 @@ use super::parse_seconds;
 use crate::games::{GameVisitor, with_game};
 use az_experiment::Experiment;
 use az_game::Game;
-use az_model::{InferenceNet, NetConfig, PolicyValueNet};
+use az_model::{ConvKernel, InferenceNet, NetConfig, PolicyValueNet};
 use az_replay::TrainBatch;
 use az_run::{net_config, train_config};
 use az_train::{TrainConfig, Trainer};
@@ -25,6 +25,10 @@ pub struct ModelArgs {
     /// What to measure.
     #[arg(long, value_enum, default_value_t = Part::Both)]
     pub part: Part,
+    /// The convolutions: az's board kernels (what runs use on the CPU) or Burn's
+    /// `conv2d` (what other devices run).
+    #[arg(long, value_enum, default_value_t = Conv::Board)]
+    pub conv: Conv,
     /// Override a manifest value: `--set section.key=value` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
@@ -42,6 +46,24 @@ pub enum Part {
     Inference,
     /// Training steps only.
     Training,
+}
+
+/// `--conv` of `az bench model`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Conv {
+    /// az's board kernels (on flex).
+    Board,
+    /// Burn's `conv2d`.
+    Burn,
+}
+
+impl From<Conv> for ConvKernel {
+    fn from(c: Conv) -> Self {
+        match c {
+            Conv::Board => ConvKernel::Board,
+            Conv::Burn => ConvKernel::Burn,
+        }
+    }
 }
 
 /// Deterministic pseudo-random planes (0/1) for `n` positions.
@@ -106,7 +128,7 @@ impl GameVisitor for Bench<'_> {
         let cfg = net_config::<G>(exp);
         let n = args.batch as usize;
         let net = PolicyValueNet::new(&cfg, &self.device);
-        let folded = InferenceNet::new(&net, cfg, &self.device);
+        let folded = InferenceNet::new(&net, cfg, &self.device).with_kernel(args.conv.into());
         let infer = if args.part == Part::Training {
             0.0
         } else {
@@ -115,7 +137,11 @@ impl GameVisitor for Bench<'_> {
         let train = if args.part == Part::Inference {
             0.0
         } else {
-            training_rate(cfg, train_config(exp), &self.device, n, args.seconds)
+            let train = TrainConfig {
+                conv: args.conv.into(),
+                ..train_config(exp)
+            };
+            training_rate(cfg, train, &self.device, n, args.seconds)
         };
         let flops = cfg.flops_per_position() as f64;
         let json = serde_json::json!({
@@ -127,6 +153,7 @@ impl GameVisitor for Bench<'_> {
             // A training step is about three forward passes (forward + backward).
             "train_samples_per_sec": train, "train_gflops": train * 3.0 * flops / 1e9,
             "threads": rayon_threads(),
+            "conv": format!("{:?}", args.conv).to_lowercase(),
         });
         if args.json {
             return json.to_string();

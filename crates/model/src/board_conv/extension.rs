@@ -1,0 +1,257 @@
+//! The board kernels as a Burn backend extension: implemented for flex, with a
+//! handwritten backward pass for autodiff over it.
+
+use super::kernel::{self, ConvShape};
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::{Autodiff, NodeId};
+use burn::backend::flex::{Flex, FlexTensor};
+use burn::backend::ops::ModuleOps;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{AutodiffBackend, Backend, DispatchDevice, backend_extension};
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{DType, Shape, Tensor};
+
+/// Whether `x` lives where the board kernels run: flex, with or without autodiff.
+pub(super) fn supports(x: &Tensor<4>) -> bool {
+    match x.device().as_dispatch() {
+        DispatchDevice::Flex(_) => true,
+        DispatchDevice::Autodiff(device) => {
+            matches!(device.clone().inner(), DispatchDevice::Flex(_))
+        }
+        #[allow(unreachable_patterns)] // other backends compiled in or not
+        _ => false,
+    }
+}
+
+/// `conv(x, weight) + bias` through the extension (see [`super::conv`]).
+pub(super) fn conv(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>) -> Tensor<4> {
+    let out = weight.dims()[0];
+    let bias = bias.unwrap_or_else(|| Tensor::zeros([out], &weight.device()));
+    Tensor::from_dispatch(<burn::backend::Dispatch as BoardConv>::board_conv(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        bias.into_dispatch(),
+    ))
+}
+
+/// Board convolutions and their gradients.
+#[backend_extension(Flex, Autodiff)]
+pub trait BoardConv: Backend {
+    /// `conv(x, weight) + bias`: `[n, c_in, h, w]`, `[c_out, c_in, k, k]`, `[c_out]` → `[n, c_out, h, w]`.
+    fn board_conv(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+
+    /// The input gradient from the output gradient `grad`: `[n, c_in, h, w]`.
+    fn board_conv_input_grad(
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+
+    /// The weight gradient: `[c_out, c_in, k, k]`.
+    fn board_conv_weight_grad(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+
+    /// The bias gradient: `[c_out]`.
+    fn board_conv_bias_grad(grad: FloatTensor<Self>) -> FloatTensor<Self>;
+}
+
+fn dims4(t: &FlexTensor) -> [usize; 4] {
+    let s = t.layout().shape();
+    [s[0], s[1], s[2], s[3]]
+}
+
+/// The sizes of the convolution of `x` (`[n, c_in, h, w]`) by `weight`.
+fn shape_of(x: &FlexTensor, weight: &FlexTensor) -> ConvShape {
+    let [n, c_in, h, w] = dims4(x);
+    let [c_out, _, k, _] = dims4(weight);
+    ConvShape {
+        n,
+        c_in,
+        c_out,
+        h,
+        w,
+        k,
+    }
+}
+
+/// Only contiguous `f32` tensors reach the kernels; anything else (another float
+/// type, an even kernel) goes to flex's own convolution.
+fn f32s(t: &FlexTensor) -> FlexTensor {
+    t.to_contiguous()
+}
+
+fn kernel_fits(x: &FlexTensor, weight: &FlexTensor) -> bool {
+    let [_, c_in, _, _] = dims4(x);
+    let [_, wc, k, k2] = dims4(weight);
+    x.dtype() == DType::F32 && weight.dtype() == DType::F32 && wc == c_in && k == k2 && k % 2 == 1
+}
+
+fn same_options(weight: &FlexTensor) -> ConvOptions<2> {
+    let pad = dims4(weight)[2] / 2;
+    ConvOptions::new([1, 1], [pad, pad], [1, 1], 1)
+}
+
+fn empty(shape: [usize; 4]) -> FlexTensor {
+    FlexTensor::empty(Shape::new(shape), DType::F32)
+}
+
+fn slice(t: &FlexTensor) -> &[f32] {
+    t.as_slice::<f32>().expect("contiguous f32 tensor")
+}
+
+impl BoardConv for Flex {
+    fn board_conv(x: FlexTensor, weight: FlexTensor, bias: FlexTensor) -> FlexTensor {
+        if !kernel_fits(&x, &weight) || bias.dtype() != DType::F32 {
+            let options = same_options(&weight);
+            return <Flex as ModuleOps<Flex>>::conv2d(x, weight, Some(bias), options);
+        }
+        let (x, weight, bias) = (f32s(&x), f32s(&weight), f32s(&bias));
+        let s = shape_of(&x, &weight);
+        let mut out = empty([s.n, s.c_out, s.h, s.w]);
+        kernel::forward(
+            &s,
+            slice(&x),
+            slice(&weight),
+            Some(slice(&bias)),
+            out.storage_mut::<f32>(),
+        );
+        out
+    }
+
+    fn board_conv_input_grad(weight: FlexTensor, grad: FlexTensor) -> FlexTensor {
+        let (weight, grad) = (f32s(&weight), f32s(&grad));
+        let [n, _, h, w] = dims4(&grad);
+        let [c_out, c_in, k, _] = dims4(&weight);
+        let s = ConvShape {
+            n,
+            c_in,
+            c_out,
+            h,
+            w,
+            k,
+        };
+        let mut dx = empty([n, c_in, h, w]);
+        kernel::input_grad(&s, slice(&weight), slice(&grad), dx.storage_mut::<f32>());
+        dx
+    }
+
+    fn board_conv_weight_grad(x: FlexTensor, weight: FlexTensor, grad: FlexTensor) -> FlexTensor {
+        let (x, grad) = (f32s(&x), f32s(&grad));
+        let s = shape_of(&x, &weight);
+        let mut dw = empty([s.c_out, s.c_in, s.k, s.k]);
+        kernel::weight_grad(&s, slice(&x), slice(&grad), dw.storage_mut::<f32>(), None);
+        dw
+    }
+
+    fn board_conv_bias_grad(grad: FlexTensor) -> FlexTensor {
+        let grad = f32s(&grad);
+        let [n, c_out, h, w] = dims4(&grad);
+        let g = slice(&grad);
+        let mut db = FlexTensor::zeros(Shape::new([c_out]), DType::F32);
+        let sums = db.storage_mut::<f32>();
+        for b in 0..n {
+            for (o, sum) in sums.iter_mut().enumerate() {
+                *sum += g[(b * c_out + o) * h * w..][..h * w].iter().sum::<f32>();
+            }
+        }
+        db
+    }
+}
+
+/// The backward step of a board convolution: state is the checkpointed input
+/// and weight.
+#[derive(Debug)]
+struct BoardConvBackward;
+
+impl<B: Backend + BoardConv> Backward<B, 3> for BoardConvBackward {
+    type State = (NodeId, NodeId);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x, node_weight, node_bias] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (x_state, weight_state) = ops.state;
+        let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_state);
+        let weight = checkpointer.retrieve_node_output::<FloatTensor<B>>(weight_state);
+        if let Some(node) = node_x {
+            let dx = B::board_conv_input_grad(weight.clone(), grad.clone());
+            grads.register::<B>(node.id, dx);
+        }
+        if let Some(node) = node_bias {
+            grads.register::<B>(node.id, B::board_conv_bias_grad(grad.clone()));
+        }
+        if let Some(node) = node_weight {
+            grads.register::<B>(node.id, B::board_conv_weight_grad(x, weight, grad));
+        }
+    }
+}
+
+impl<B: Backend + BoardConv, C: CheckpointStrategy> BoardConv for Autodiff<B, C> {
+    fn board_conv(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        match BoardConvBackward
+            .prepare::<C>([x.node(), weight.node(), bias.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let x_state = prep.checkpoint(&x);
+                let weight_state = prep.checkpoint(&weight);
+                let out = B::board_conv(
+                    x.into_primitive(),
+                    weight.into_primitive(),
+                    bias.into_primitive(),
+                );
+                prep.finish((x_state, weight_state), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::board_conv(
+                x.into_primitive(),
+                weight.into_primitive(),
+                bias.into_primitive(),
+            )),
+        }
+    }
+
+    fn board_conv_input_grad(
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        // Gradients of gradients are not needed: computed without tracking.
+        Self::from_inner(B::board_conv_input_grad(
+            Self::inner(weight),
+            Self::inner(grad),
+        ))
+    }
+
+    fn board_conv_weight_grad(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        Self::from_inner(B::board_conv_weight_grad(
+            Self::inner(x),
+            Self::inner(weight),
+            Self::inner(grad),
+        ))
+    }
+
+    fn board_conv_bias_grad(grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        Self::from_inner(B::board_conv_bias_grad(Self::inner(grad)))
+    }
+}
