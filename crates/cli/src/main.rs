@@ -54,6 +54,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<String> {
 }
 
 fn main() -> ExitCode {
+    az_cli::allocator::keep_freed_memory();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

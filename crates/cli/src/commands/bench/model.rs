@@ -154,6 +154,7 @@ impl GameVisitor for Bench<'_> {
             "train_samples_per_sec": train, "train_gflops": train * 3.0 * flops / 1e9,
             "threads": rayon_threads(),
             "conv": format!("{:?}", args.conv).to_lowercase(),
+            "allocator": crate::allocator::report(),
         });
         if args.json {
             return json.to_string();

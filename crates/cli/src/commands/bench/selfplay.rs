@@ -188,6 +188,7 @@ fn format_report(exp: &Experiment, args: &SelfPlayArgs, r: &SelfPlayReport) -> S
         "parallel_games": m.selfplay.parallel_games, "searches_per_game": m.selfplay.searches_per_game,
         "workers": m.selfplay.workers, "max_batch": m.inference.max_batch,
         "simulations": m.mcts.simulations, "seconds": r.seconds,
+        "allocator": crate::allocator::report(),
         "evals_per_sec": r.evals_per_sec, "model_evals_per_sec": r.model_evals_per_sec,
         "efficiency": efficiency, "batch_fill": r.server.batch_fill(),
         "mean_batch": r.server.batch_fill() * m.inference.max_batch as f64,
