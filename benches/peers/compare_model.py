@@ -5,6 +5,11 @@
     /tmp/az-peers/bin/python benches/peers/compare_model.py connect4 [--runs 3] [--batch 256]
 
 Prints a line per run and a JSON object with medians and ratios (az / PyTorch).
+
+`az` raises glibc's malloc mmap and trim thresholds itself at start (see
+crates/cli/src/allocator.rs). PyTorch runs twice per round: as installed
+(`torch_*`, the ratios) and with the same thresholds through GLIBC_TUNABLES
+(`torch_tuned_*`, the `*_ratio_tuned_torch` ratios), since it gains from them too.
 """
 
 import argparse
@@ -23,6 +28,10 @@ SIZES = {  # experiment -> torch_model.py arguments (the game's encoding and act
 }
 
 
+# The thresholds az sets with mallopt (crates/cli/src/allocator.rs), for PyTorch.
+TUNABLES = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=134217728"
+
+
 def last_json(cmd, **kw):
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -37,23 +46,33 @@ def main():
     p.add_argument("--set", action="append", default=[], help="manifest override for az")
     a = p.parse_args()
     sets = [x for s in a.set for x in ("--set", s)]
-    rows = {k: [] for k in ("az_infer", "az_train", "torch_infer", "torch_train")}
+    rows = {k: [] for k in ("az_infer", "az_train", "torch_infer", "torch_train",
+                            "torch_tuned_infer", "torch_tuned_train")}
+    env = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
+    tuned = dict(env, GLIBC_TUNABLES=TUNABLES)
     for run in range(1, a.runs + 1):
         az = last_json([AZ, "bench", "model", a.experiment, "--batch", str(a.batch), "--seconds",
-                        str(a.seconds), "--json"] + sets)
+                        str(a.seconds), "--json"] + sets, env=env)
         torch_args = SIZES[az["game"]] + ["--blocks", str(az["blocks"]), "--channels", str(az["channels"]),
                                           "--batch", str(a.batch), "--seconds", str(a.seconds)]
-        t = last_json([sys.executable, os.path.join(os.path.dirname(__file__), "torch_model.py")] + torch_args)
+        torch_cmd = [sys.executable, os.path.join(os.path.dirname(__file__), "torch_model.py")] + torch_args
+        t = last_json(torch_cmd, env=env)
+        tt = last_json(torch_cmd, env=tuned)
         rows["az_infer"].append(az["inference_positions_per_sec"])
         rows["az_train"].append(az["train_samples_per_sec"])
         rows["torch_infer"].append(t["inference_positions_per_sec"])
         rows["torch_train"].append(t["train_samples_per_sec"])
+        rows["torch_tuned_infer"].append(tt["inference_positions_per_sec"])
+        rows["torch_tuned_train"].append(tt["train_samples_per_sec"])
         print(f"run {run}: " + ", ".join(f"{k} {v[-1]:,.0f}" for k, v in rows.items()), flush=True)
     med = {k: statistics.median(v) for k, v in rows.items()}
     print(json.dumps({"experiment": a.experiment, "batch": a.batch, "median": med,
                       "mflop_per_position": az["mflop_per_position"],
                       "inference_ratio": med["az_infer"] / med["torch_infer"],
-                      "train_ratio": med["az_train"] / med["torch_train"]}))
+                      "train_ratio": med["az_train"] / med["torch_train"],
+                      "inference_ratio_tuned_torch": med["az_infer"] / med["torch_tuned_infer"],
+                      "train_ratio_tuned_torch": med["az_train"] / med["torch_tuned_train"],
+                      "az_allocator": az.get("allocator"), "az_conv": az.get("conv")}))
 
 
 if __name__ == "__main__":
