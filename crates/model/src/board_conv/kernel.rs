@@ -82,15 +82,24 @@ fn with_scratch<R>(lens: [usize; 3], f: impl FnOnce([&mut [f32]; 3]) -> R) -> R 
 /// `padded`: `[c_in, h+2p, w+2p, boards]` with zero borders, from `x` (NCHW).
 fn pad_chunk(s: &ConvShape, x: &[f32], boards: usize, padded: &mut [f32]) {
     let (h, w, p, hw) = (s.h, s.w, s.k / 2, s.cells());
-    let wp = w + 2 * p;
-    padded.fill(0.0);
-    for b in 0..boards {
-        for ci in 0..s.c_in {
-            let plane = &x[(b * s.c_in + ci) * hw..][..hw];
-            for y in 0..h {
-                let base = ((ci * (h + 2 * p) + y + p) * wp + p) * boards + b;
-                for (xo, &v) in plane[y * w..][..w].iter().enumerate() {
-                    padded[base + xo * boards] = v;
+    let (hp, wp) = (h + 2 * p, w + 2 * p);
+    let row_len = wp * boards;
+    for ci in 0..s.c_in {
+        let channel = &mut padded[ci * hp * row_len..][..hp * row_len];
+        for (yp, row) in channel.chunks_exact_mut(row_len).enumerate() {
+            if yp < p || yp >= h + p {
+                row.fill(0.0);
+                continue;
+            }
+            let y = yp - p;
+            row[..p * boards].fill(0.0);
+            row[(w + p) * boards..].fill(0.0);
+            // Boards innermost: contiguous writes, reads `c_in·h·w` apart.
+            let interior = &mut row[p * boards..(w + p) * boards];
+            for (xo, cell) in interior.chunks_exact_mut(boards).enumerate() {
+                let at = ci * hw + y * w + xo;
+                for (b, v) in cell.iter_mut().enumerate() {
+                    *v = x[b * s.c_in * hw + at];
                 }
             }
         }
@@ -121,13 +130,12 @@ fn im2col(s: &ConvShape, padded: &[f32], boards: usize, col: &mut [f32]) {
 /// NCHW `out`, adding `bias`.
 fn unpack_chunk(s: &ConvShape, tmp: &[f32], boards: usize, bias: Option<&[f32]>, out: &mut [f32]) {
     let (hw, c_out) = (s.cells(), s.c_out);
-    for o in 0..c_out {
+    for (plane, dst) in out.chunks_exact_mut(hw).enumerate().take(boards * c_out) {
+        let (b, o) = (plane / c_out, plane % c_out);
         let shift = bias.map_or(0.0, |bias| bias[o]);
-        let src = &tmp[o * hw * boards..][..hw * boards];
-        for (cell, values) in src.chunks_exact(boards).enumerate() {
-            for (b, &v) in values.iter().enumerate() {
-                out[(b * c_out + o) * hw + cell] = v + shift;
-            }
+        let src = &tmp[o * hw * boards + b..];
+        for (cell, d) in dst.iter_mut().enumerate() {
+            *d = src[cell * boards] + shift;
         }
     }
 }
@@ -135,12 +143,10 @@ fn unpack_chunk(s: &ConvShape, tmp: &[f32], boards: usize, bias: Option<&[f32]>,
 /// The inverse of [`unpack_chunk`] (without bias): NCHW `dout` → `tmp[c_out, h·w·boards]`.
 fn pack_chunk(s: &ConvShape, dout: &[f32], boards: usize, tmp: &mut [f32]) {
     let (hw, c_out) = (s.cells(), s.c_out);
-    for o in 0..c_out {
-        let dst = &mut tmp[o * hw * boards..][..hw * boards];
-        for b in 0..boards {
-            let plane = &dout[(b * c_out + o) * hw..][..hw];
-            for (cell, &v) in plane.iter().enumerate() {
-                dst[cell * boards + b] = v;
+    for (o, dst) in tmp.chunks_exact_mut(hw * boards).enumerate().take(c_out) {
+        for (cell, values) in dst.chunks_exact_mut(boards).enumerate() {
+            for (b, v) in values.iter_mut().enumerate() {
+                *v = dout[(b * c_out + o) * hw + cell];
             }
         }
     }
