@@ -133,9 +133,9 @@ fn unpack_chunk(s: &ConvShape, tmp: &[f32], boards: usize, bias: Option<&[f32]>,
     for (plane, dst) in out.chunks_exact_mut(hw).enumerate().take(boards * c_out) {
         let (b, o) = (plane / c_out, plane % c_out);
         let shift = bias.map_or(0.0, |bias| bias[o]);
-        let src = &tmp[o * hw * boards + b..];
+        let src = &tmp[b * c_out + o..];
         for (cell, d) in dst.iter_mut().enumerate() {
-            *d = src[cell * boards] + shift;
+            *d = src[cell * boards * c_out] + shift;
         }
     }
 }
@@ -230,16 +230,16 @@ pub fn forward(s: &ConvShape, x: &[f32], weight: &[f32], bias: Option<&[f32]>, o
             with_scratch(lens, |[padded, col, tmp]| {
                 pad_chunk(s, x, boards, padded);
                 im2col(s, padded, boards, col);
-                // tmp[c_out × cols] = weight[c_out × patch] · col[patch × cols]
+                // tmp[cols × c_out] = colᵀ[cols × patch] · weightᵀ[patch × c_out]
                 matmul(
-                    (c_out, cols, patch),
+                    (cols, c_out, patch),
                     tmp,
-                    cols,
+                    c_out,
                     false,
-                    weight,
-                    (patch, 1),
                     col,
-                    (cols, 1),
+                    (1, cols),
+                    weight,
+                    (1, patch),
                 );
                 unpack_chunk(s, tmp, boards, bias, out);
             })
@@ -298,15 +298,15 @@ pub fn weight_grad(s: &ConvShape, x: &[f32], dout: &[f32], dw: &mut [f32], db: O
                         im2col(s, padded, boards, col);
                         pack_chunk(s, dout, boards, tmp);
                         let (acc_w, acc_b) = acc.split_at_mut(c_out * patch);
-                        // acc_w[c_out × patch] += tmp[c_out × cols] · colᵀ[cols × patch]
+                        // acc_w = dwᵀ[patch × c_out] += col[patch × cols] · tmpᵀ[cols × c_out]
                         matmul(
-                            (c_out, patch, cols),
+                            (patch, c_out, cols),
                             acc_w,
-                            patch,
+                            c_out,
                             true,
-                            tmp,
-                            (cols, 1),
                             col,
+                            (cols, 1),
+                            tmp,
                             (1, cols),
                         );
                         for (o, sum) in acc_b.iter_mut().enumerate() {
@@ -324,7 +324,12 @@ pub fn weight_grad(s: &ConvShape, x: &[f32], dout: &[f32], dw: &mut [f32], db: O
                 },
             )
     };
-    dw.copy_from_slice(&sums[..c_out * patch]);
+    // dwᵀ[patch × c_out] → dw[c_out × patch]
+    for (r, row) in sums[..c_out * patch].chunks_exact(c_out).enumerate() {
+        for (o, &v) in row.iter().enumerate() {
+            dw[o * patch + r] = v;
+        }
+    }
     if let Some(db) = db {
         db.copy_from_slice(&sums[c_out * patch..]);
     }
