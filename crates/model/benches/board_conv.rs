@@ -52,7 +52,7 @@ fn kernels(c: &mut Criterion) {
             b.iter(|| kernel::input_grad(&s, &w, &out, &mut dx))
         });
         g.bench_function("weight_grad", |b| {
-            b.iter(|| kernel::weight_grad(&s, &x, &out, &mut dw, None))
+            b.iter(|| kernel::weight_grad(&s, &x, &out, &mut dw))
         });
         g.finish();
     }

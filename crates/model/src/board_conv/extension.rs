@@ -8,22 +8,30 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::autodiff::{Autodiff, NodeId};
 use burn::backend::flex::{Flex, FlexTensor};
-use burn::backend::ops::ModuleOps;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{AutodiffBackend, Backend, DispatchDevice, backend_extension};
-use burn::tensor::ops::ConvOptions;
 use burn::tensor::{DType, Shape, Tensor};
 
-/// Whether `x` lives where the board kernels run: flex, with or without autodiff.
-pub(super) fn supports(x: &Tensor<4>) -> bool {
-    match x.device().as_dispatch() {
+/// Whether the board kernels run this convolution: `f32` tensors on flex (with or
+/// without autodiff), an odd square kernel over `x`'s channels. Anything else goes
+/// to Burn's `conv2d`, forward and backward alike.
+pub(super) fn supports(x: &Tensor<4>, weight: &Tensor<4>) -> bool {
+    let on_flex = match x.device().as_dispatch() {
         DispatchDevice::Flex(_) => true,
         DispatchDevice::Autodiff(device) => {
             matches!(device.clone().inner(), DispatchDevice::Flex(_))
         }
         #[allow(unreachable_patterns)] // other backends compiled in or not
         _ => false,
-    }
+    };
+    let [_, c_in, _, _] = x.dims();
+    let [_, wc, k, k2] = weight.dims();
+    on_flex
+        && x.dtype() == DType::F32
+        && weight.dtype() == DType::F32
+        && wc == c_in
+        && k == k2
+        && k % 2 == 1
 }
 
 /// `conv(x, weight) + bias` through the extension (see [`super::conv`]).
@@ -83,38 +91,22 @@ fn shape_of(x: &FlexTensor, weight: &FlexTensor) -> ConvShape {
     }
 }
 
-/// Only contiguous `f32` tensors reach the kernels; anything else (another float
-/// type, an even kernel) goes to flex's own convolution.
-fn f32s(t: &FlexTensor) -> FlexTensor {
-    t.to_contiguous()
-}
-
-fn kernel_fits(x: &FlexTensor, weight: &FlexTensor) -> bool {
-    let [_, c_in, _, _] = dims4(x);
-    let [_, wc, k, k2] = dims4(weight);
-    x.dtype() == DType::F32 && weight.dtype() == DType::F32 && wc == c_in && k == k2 && k % 2 == 1
-}
-
-fn same_options(weight: &FlexTensor) -> ConvOptions<2> {
-    let pad = dims4(weight)[2] / 2;
-    ConvOptions::new([1, 1], [pad, pad], [1, 1], 1)
-}
-
 fn empty(shape: [usize; 4]) -> FlexTensor {
     FlexTensor::empty(Shape::new(shape), DType::F32)
 }
 
+/// The elements of a tensor made contiguous (only `f32` tensors get here: [`supports`]).
 fn slice(t: &FlexTensor) -> &[f32] {
     t.as_slice::<f32>().expect("contiguous f32 tensor")
 }
 
 impl BoardConv for Flex {
     fn board_conv(x: FlexTensor, weight: FlexTensor, bias: FlexTensor) -> FlexTensor {
-        if !kernel_fits(&x, &weight) || bias.dtype() != DType::F32 {
-            let options = same_options(&weight);
-            return <Flex as ModuleOps<Flex>>::conv2d(x, weight, Some(bias), options);
-        }
-        let (x, weight, bias) = (f32s(&x), f32s(&weight), f32s(&bias));
+        let (x, weight, bias) = (
+            x.to_contiguous(),
+            weight.to_contiguous(),
+            bias.to_contiguous(),
+        );
         let s = shape_of(&x, &weight);
         let mut out = empty([s.n, s.c_out, s.h, s.w]);
         kernel::forward(
@@ -128,7 +120,7 @@ impl BoardConv for Flex {
     }
 
     fn board_conv_input_grad(weight: FlexTensor, grad: FlexTensor) -> FlexTensor {
-        let (weight, grad) = (f32s(&weight), f32s(&grad));
+        let (weight, grad) = (weight.to_contiguous(), grad.to_contiguous());
         let [n, _, h, w] = dims4(&grad);
         let [c_out, c_in, k, _] = dims4(&weight);
         let s = ConvShape {
@@ -145,24 +137,18 @@ impl BoardConv for Flex {
     }
 
     fn board_conv_weight_grad(x: FlexTensor, weight: FlexTensor, grad: FlexTensor) -> FlexTensor {
-        let (x, grad) = (f32s(&x), f32s(&grad));
+        let (x, grad) = (x.to_contiguous(), grad.to_contiguous());
         let s = shape_of(&x, &weight);
         let mut dw = empty([s.c_out, s.c_in, s.k, s.k]);
-        kernel::weight_grad(&s, slice(&x), slice(&grad), dw.storage_mut::<f32>(), None);
+        kernel::weight_grad(&s, slice(&x), slice(&grad), dw.storage_mut::<f32>());
         dw
     }
 
     fn board_conv_bias_grad(grad: FlexTensor) -> FlexTensor {
-        let grad = f32s(&grad);
-        let [n, c_out, h, w] = dims4(&grad);
-        let g = slice(&grad);
+        let grad = grad.to_contiguous();
+        let [_, c_out, h, w] = dims4(&grad);
         let mut db = FlexTensor::zeros(Shape::new([c_out]), DType::F32);
-        let sums = db.storage_mut::<f32>();
-        for b in 0..n {
-            for (o, sum) in sums.iter_mut().enumerate() {
-                *sum += g[(b * c_out + o) * h * w..][..h * w].iter().sum::<f32>();
-            }
-        }
+        kernel::bias_grad(h * w, slice(&grad), db.storage_mut::<f32>());
         db
     }
 }

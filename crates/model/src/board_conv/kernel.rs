@@ -271,24 +271,23 @@ pub fn input_grad(s: &ConvShape, weight: &[f32], dout: &[f32], dx: &mut [f32]) {
     forward(&s.transposed(), dout, &flip_weight(s, weight), None, dx);
 }
 
-/// The weight gradient `dw = Σ dout ⊗ patches(x)`, and the bias gradient
-/// `db = Σ dout` when asked for.
+/// The weight gradient `dw = Σ dout ⊗ patches(x)`.
 ///
 /// # Shapes
-/// `x: [n, c_in, h, w]`, `dout: [n, c_out, h, w]`, `dw: [c_out, c_in, k, k]`, `db: [c_out]`
-pub fn weight_grad(s: &ConvShape, x: &[f32], dout: &[f32], dw: &mut [f32], db: Option<&mut [f32]>) {
+/// `x: [n, c_in, h, w]`, `dout: [n, c_out, h, w]`, `dw: [c_out, c_in, k, k]`
+pub fn weight_grad(s: &ConvShape, x: &[f32], dout: &[f32], dw: &mut [f32]) {
     let (hw, patch, c_out) = (s.cells(), s.patch(), s.c_out);
     assert_eq!(x.len(), s.n * s.c_in * hw, "conv input length");
     assert_eq!(dout.len(), s.n * c_out * hw, "conv output gradient length");
     assert_eq!(dw.len(), c_out * patch, "conv weight gradient length");
     let chunk = s.chunk_boards();
     let sums = if s.n == 0 || hw == 0 {
-        vec![0.0; c_out * (patch + 1)]
+        vec![0.0; c_out * patch]
     } else {
         x.par_chunks(chunk * s.c_in * hw)
             .zip(dout.par_chunks(chunk * c_out * hw))
             .fold(
-                || vec![0.0f32; c_out * (patch + 1)],
+                || vec![0.0f32; c_out * patch],
                 |mut acc, (x, dout)| {
                     let boards = x.len() / (s.c_in * hw);
                     let cols = boards * hw;
@@ -297,11 +296,10 @@ pub fn weight_grad(s: &ConvShape, x: &[f32], dout: &[f32], dw: &mut [f32], db: O
                         pad_chunk(s, x, boards, padded);
                         im2col(s, padded, boards, col);
                         pack_chunk(s, dout, boards, tmp);
-                        let (acc_w, acc_b) = acc.split_at_mut(c_out * patch);
-                        // acc_w = dwᵀ[patch × c_out] += col[patch × cols] · tmpᵀ[cols × c_out]
+                        // acc = dwᵀ[patch × c_out] += col[patch × cols] · tmpᵀ[cols × c_out]
                         matmul(
                             (patch, c_out, cols),
-                            acc_w,
+                            &mut acc,
                             c_out,
                             true,
                             col,
@@ -309,15 +307,12 @@ pub fn weight_grad(s: &ConvShape, x: &[f32], dout: &[f32], dw: &mut [f32], db: O
                             tmp,
                             (1, cols),
                         );
-                        for (o, sum) in acc_b.iter_mut().enumerate() {
-                            *sum += tmp[o * cols..][..cols].iter().sum::<f32>();
-                        }
                     });
                     acc
                 },
             )
             .reduce(
-                || vec![0.0f32; c_out * (patch + 1)],
+                || vec![0.0f32; c_out * patch],
                 |mut a, b| {
                     a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
                     a
@@ -325,13 +320,27 @@ pub fn weight_grad(s: &ConvShape, x: &[f32], dout: &[f32], dw: &mut [f32], db: O
             )
     };
     // dwᵀ[patch × c_out] → dw[c_out × patch]
-    for (r, row) in sums[..c_out * patch].chunks_exact(c_out).enumerate() {
+    for (r, row) in sums.chunks_exact(c_out).enumerate() {
         for (o, &v) in row.iter().enumerate() {
             dw[o * patch + r] = v;
         }
     }
-    if let Some(db) = db {
-        db.copy_from_slice(&sums[c_out * patch..]);
+}
+
+/// The bias gradient `db[o] = Σ dout[·, o, ·, ·]` over planes of `cells` values.
+///
+/// # Shapes
+/// `dout: [n, c_out, h, w]` (`cells` = h·w), `db: [c_out]`
+pub fn bias_grad(cells: usize, dout: &[f32], db: &mut [f32]) {
+    let c_out = db.len();
+    assert_eq!(
+        dout.len() % (c_out * cells).max(1),
+        0,
+        "conv output gradient length"
+    );
+    db.fill(0.0);
+    for (plane, values) in dout.chunks_exact(cells.max(1)).enumerate() {
+        db[plane % c_out] += values.iter().sum::<f32>();
     }
 }
 
@@ -480,7 +489,8 @@ mod tests {
 
             let mut dw = vec![f32::NAN; w.len()];
             let mut db = vec![f32::NAN; s.c_out];
-            weight_grad(&s, &x, &dout, &mut dw, Some(&mut db));
+            weight_grad(&s, &x, &dout, &mut dw);
+            bias_grad(s.h * s.w, &dout, &mut db);
             for i in 0..w.len() {
                 let mut w1 = w.clone();
                 w1[i] += 1.0; // the loss is linear in w: the difference is exact
@@ -527,7 +537,7 @@ mod tests {
         let mut out = [];
         forward(&s, &[], &values(54, 1), None, &mut out);
         let mut dw = vec![f32::NAN; 54];
-        weight_grad(&s, &[], &[], &mut dw, None);
+        weight_grad(&s, &[], &[], &mut dw);
         assert!(dw.iter().all(|&v| v == 0.0));
     }
 }

@@ -38,7 +38,7 @@ pub fn conv(
     kernel: ConvKernel,
 ) -> Tensor<4> {
     #[cfg(feature = "flex")]
-    if kernel == ConvKernel::Board && extension::supports(&x) {
+    if kernel == ConvKernel::Board && extension::supports(&x, &weight) {
         return extension::conv(x, weight, bias);
     }
     let _ = kernel;
