@@ -19,7 +19,8 @@ struct Queued {
 pub(crate) struct Shared {
     /// Requests taken off the channel by any thread and not yet answered.
     pub taken: AtomicUsize,
-    /// Bumped when a thread finds every outstanding request held: all threads flush.
+    /// Bumped when a thread finds every outstanding request held: every thread
+    /// holding a request taken before the bump flushes.
     pub flushes: AtomicU64,
 }
 
@@ -46,8 +47,22 @@ impl<M: BatchModel> ServerThread<M> {
         (model.clone(), self.slot.version.load(Ordering::Acquire))
     }
 
-    fn take(&self, request: Request, queue: &mut VecDeque<Queued>, rows: &mut usize) {
-        self.shared.taken.fetch_add(1, Ordering::AcqRel);
+    /// Queues a request. `epoch` is the flush count read just before the first
+    /// request of an empty queue is counted: a bump after it happened while this
+    /// thread held that request, so it concerns this thread. (No bump can fall
+    /// between the read and the count: with this request unanswered, fewer than
+    /// `max_outstanding` others can be counted.)
+    fn take(
+        &self,
+        request: Request,
+        queue: &mut VecDeque<Queued>,
+        rows: &mut usize,
+        epoch: &mut Option<u64>,
+    ) {
+        if queue.is_empty() {
+            *epoch = Some(self.shared.flushes.load(Ordering::SeqCst));
+        }
+        self.shared.taken.fetch_add(1, Ordering::SeqCst);
         *rows += request.batch.len();
         queue.push_back(Queued { request, done: 0 });
     }
@@ -67,19 +82,17 @@ impl<M: BatchModel> ServerThread<M> {
         let mut value = vec![0.0f32; max];
         let mut queue: VecDeque<Queued> = VecDeque::new();
         let mut rows = 0usize; // positions queued and not yet evaluated
+        let mut epoch = None; // flush count when the oldest queued request was taken
         let mut disconnected = false;
         let mut local = ServerStats::default();
         loop {
-            // Read before taking requests: a flush-all by another thread after this
-            // point is seen, so a request it leaves behind never waits the deadline.
-            let epoch = self.shared.flushes.load(Ordering::Acquire);
             let t0 = Instant::now();
             if queue.is_empty() {
                 if disconnected {
                     return;
                 }
                 match self.rx.recv() {
-                    Ok(r) => self.take(r, &mut queue, &mut rows),
+                    Ok(r) => self.take(r, &mut queue, &mut rows, &mut epoch),
                     Err(_) => return, // every client is gone and nothing is queued: stop
                 }
             }
@@ -92,7 +105,7 @@ impl<M: BatchModel> ServerThread<M> {
             while rows < max && !disconnected {
                 match self.rx.try_recv() {
                     Ok(r) => {
-                        self.take(r, &mut queue, &mut rows);
+                        self.take(r, &mut queue, &mut rows, &mut epoch);
                         continue;
                     }
                     Err(TryRecvError::Disconnected) => {
@@ -101,19 +114,19 @@ impl<M: BatchModel> ServerThread<M> {
                     }
                     Err(TryRecvError::Empty) => {}
                 }
-                if outstanding > 0 && self.shared.taken.load(Ordering::Acquire) >= outstanding {
+                if outstanding > 0 && self.shared.taken.load(Ordering::SeqCst) >= outstanding {
                     // Every request that can exist is held: flush, and tell the
                     // other threads (one may answer its part first, and the count
                     // would then never be seen again).
-                    self.shared.flushes.fetch_add(1, Ordering::AcqRel);
+                    self.shared.flushes.fetch_add(1, Ordering::SeqCst);
                     break;
                 }
-                if self.shared.flushes.load(Ordering::Acquire) != epoch {
-                    break; // another thread saw them all held
+                if epoch.is_some_and(|e| self.shared.flushes.load(Ordering::SeqCst) != e) {
+                    break; // another thread saw them all held, ours among them
                 }
                 let wake = slice.map_or(deadline, |s| deadline.min(Instant::now() + s));
                 match self.rx.recv_deadline(wake) {
-                    Ok(r) => self.take(r, &mut queue, &mut rows),
+                    Ok(r) => self.take(r, &mut queue, &mut rows, &mut epoch),
                     Err(RecvTimeoutError::Timeout) if Instant::now() < deadline => {}
                     Err(RecvTimeoutError::Timeout) => break,
                     Err(RecvTimeoutError::Disconnected) => disconnected = true,
@@ -141,6 +154,9 @@ impl<M: BatchModel> ServerThread<M> {
                 );
                 self.forward(&mut model, &mut queue, n, buffers, t2, &mut local);
                 rows -= n;
+                if queue.is_empty() {
+                    epoch = None;
+                }
                 if rows < max {
                     break;
                 }
@@ -206,16 +222,16 @@ impl<M: BatchModel> ServerThread<M> {
             used += take;
         }
         let t3 = Instant::now();
-        let mut answered = 0;
-        while queue
-            .front()
-            .is_some_and(|q| q.done == q.request.batch.len())
-        {
-            let q = queue.pop_front().expect("front exists");
+        let answered = queue
+            .iter()
+            .take_while(|q| q.done == q.request.batch.len())
+            .count();
+        // Uncounted before the replies go out: a client sends its next request only
+        // after a reply, and that request must not find this one still counted.
+        self.shared.taken.fetch_sub(answered, Ordering::SeqCst);
+        for q in queue.drain(..answered) {
             let _ = q.request.reply.send(q.request.batch); // a client that left no longer wants it
-            answered += 1;
         }
-        self.shared.taken.fetch_sub(answered, Ordering::AcqRel);
         stats.requests += answered as u64;
         stats.reply += t3.elapsed();
         stats.batches += 1;
