@@ -57,10 +57,10 @@ impl<M: BatchModel> ServerThread<M> {
         request: Request,
         queue: &mut VecDeque<Queued>,
         rows: &mut usize,
-        epoch: &mut Option<u64>,
+        epoch: &mut u64,
     ) {
         if queue.is_empty() {
-            *epoch = Some(self.shared.flushes.load(Ordering::SeqCst));
+            *epoch = self.shared.flushes.load(Ordering::SeqCst);
         }
         self.shared.taken.fetch_add(1, Ordering::SeqCst);
         *rows += request.batch.len();
@@ -82,7 +82,9 @@ impl<M: BatchModel> ServerThread<M> {
         let mut value = vec![0.0f32; max];
         let mut queue: VecDeque<Queued> = VecDeque::new();
         let mut rows = 0usize; // positions queued and not yet evaluated
-        let mut epoch = None; // flush count when the oldest queued request was taken
+        // Flush count when the oldest queued request was taken (set by `take`; the
+        // collect loop below only runs with a request queued).
+        let mut epoch = 0;
         let mut disconnected = false;
         let mut local = ServerStats::default();
         loop {
@@ -121,7 +123,7 @@ impl<M: BatchModel> ServerThread<M> {
                     self.shared.flushes.fetch_add(1, Ordering::SeqCst);
                     break;
                 }
-                if epoch.is_some_and(|e| self.shared.flushes.load(Ordering::SeqCst) != e) {
+                if self.shared.flushes.load(Ordering::SeqCst) != epoch {
                     break; // another thread saw them all held, ours among them
                 }
                 let wake = slice.map_or(deadline, |s| deadline.min(Instant::now() + s));
@@ -154,9 +156,6 @@ impl<M: BatchModel> ServerThread<M> {
                 );
                 self.forward(&mut model, &mut queue, n, buffers, t2, &mut local);
                 rows -= n;
-                if queue.is_empty() {
-                    epoch = None;
-                }
                 if rows < max {
                     break;
                 }
