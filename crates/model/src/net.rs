@@ -65,10 +65,10 @@ impl ConvBn {
         }
     }
 
-    /// conv → batch norm (no activation).
-    pub fn forward(&self, x: Tensor<4>, kernel: ConvKernel) -> Tensor<4> {
+    /// conv → batch norm → `+ skip` → ReLU.
+    pub fn forward(&self, x: Tensor<4>, skip: Option<Tensor<4>>, kernel: ConvKernel) -> Tensor<4> {
         let y = board_conv::conv(x, self.conv.weight.val(), None, kernel);
-        crate::batch_norm::forward(&self.bn, y)
+        crate::batch_norm::forward_relu(&self.bn, y, skip, kernel)
     }
 }
 
@@ -136,15 +136,18 @@ impl PolicyValueNet {
 
     /// [`forward`](Self::forward) with the convolutions of `kernel`.
     pub fn forward_with(&self, x: Tensor<4>, kernel: ConvKernel) -> (Tensor<2>, Tensor<1>) {
-        let mut x = relu(self.stem.forward(x, kernel)); // [n, c, h, w]
+        let mut x = self.stem.forward(x, None, kernel); // [n, c, h, w]
         for block in &self.blocks {
-            let y = relu(block.a.forward(x.clone(), kernel));
-            x = relu(block.b.forward(y, kernel) + x);
+            let y = block.a.forward(x.clone(), None, kernel);
+            x = block.b.forward(y, Some(x), kernel);
         }
         let [n, _, h, w] = x.dims();
-        let p = relu(self.policy_conv.forward(x.clone(), kernel)).reshape([n, 2 * h * w]); // [n, 2hw]
+        let p = self
+            .policy_conv
+            .forward(x.clone(), None, kernel)
+            .reshape([n, 2 * h * w]); // [n, 2hw]
         let logits = self.policy_fc.forward(p); // [n, actions]
-        let v = relu(self.value_conv.forward(x, kernel)).reshape([n, h * w]); // [n, hw]
+        let v = self.value_conv.forward(x, None, kernel).reshape([n, h * w]); // [n, hw]
         let v = relu(self.value_fc1.forward(v)); // [n, hidden]
         let value = tanh(self.value_fc2.forward(v)).reshape([n]); // [n]
         (logits, value)

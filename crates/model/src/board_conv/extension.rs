@@ -16,7 +16,15 @@ use burn::tensor::{DType, Shape, Tensor};
 /// without autodiff), an odd square kernel over `x`'s channels. Anything else goes
 /// to Burn's `conv2d`, forward and backward alike.
 pub(super) fn supports(x: &Tensor<4>, weight: &Tensor<4>) -> bool {
-    let on_flex = match x.device().as_dispatch() {
+    let [_, c_in, _, _] = x.dims();
+    let [_, wc, k, k2] = weight.dims();
+    on_flex_f32(x) && on_flex_f32(weight) && wc == c_in && k == k2 && k % 2 == 1
+}
+
+/// Whether `t` is an `f32` tensor on flex, with or without autodiff: what az's
+/// CPU kernels take.
+pub(crate) fn on_flex_f32<const D: usize>(t: &Tensor<D>) -> bool {
+    let on_flex = match t.device().as_dispatch() {
         DispatchDevice::Flex(_) => true,
         DispatchDevice::Autodiff(device) => {
             matches!(device.clone().inner(), DispatchDevice::Flex(_))
@@ -24,14 +32,7 @@ pub(super) fn supports(x: &Tensor<4>, weight: &Tensor<4>) -> bool {
         #[allow(unreachable_patterns)] // other backends compiled in or not
         _ => false,
     };
-    let [_, c_in, _, _] = x.dims();
-    let [_, wc, k, k2] = weight.dims();
-    on_flex
-        && x.dtype() == DType::F32
-        && weight.dtype() == DType::F32
-        && wc == c_in
-        && k == k2
-        && k % 2 == 1
+    on_flex && t.dtype() == DType::F32
 }
 
 /// `conv(x, weight) + bias` through the extension (see [`super::conv`]).

@@ -11,18 +11,22 @@ pub mod kernel;
 
 #[cfg(feature = "flex")]
 mod extension;
+#[cfg(feature = "flex")]
+pub(crate) use extension::on_flex_f32;
 
 use burn::tensor::Tensor;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 
-/// Which implementation runs a convolution.
+/// Which implementation runs the convolutions and the training-mode batch norms.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub enum ConvKernel {
-    /// az's board kernels where the device supports them (flex), Burn's elsewhere.
+    /// az's board kernels where the device supports them (flex), Burn's elsewhere:
+    /// these convolutions, and batch norm fused with its ReLU
+    /// ([`crate::batch_norm::forward_relu`]).
     #[default]
     Board,
-    /// Burn's `conv2d` everywhere.
+    /// Burn's `conv2d` and element-wise operations everywhere.
     Burn,
 }
 

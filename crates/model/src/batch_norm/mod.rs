@@ -8,8 +8,54 @@
 //! layer (biased running variance, Burn's momentum convention), checked equal in
 //! tests.
 
+pub mod kernel;
+
+#[cfg(feature = "flex")]
+mod extension;
+
+use crate::board_conv::ConvKernel;
 use burn::nn::BatchNorm;
 use burn::tensor::Tensor;
+use burn::tensor::activation::relu;
+
+/// `relu(batch_norm(x) + skip)`, what every batch norm of the network is
+/// followed by. In training on flex (an autodiff device, the layer training) with
+/// [`ConvKernel::Board`], az's fused kernel ([`kernel`]) with its handwritten
+/// backward pass; otherwise [`forward`] and Burn's add and ReLU (every other
+/// device, and inference, where the network folds batch norm away anyway).
+///
+/// # Shapes
+/// `x, skip: [n, c, h, w]` → `[n, c, h, w]`
+pub fn forward_relu(
+    bn: &BatchNorm,
+    x: Tensor<4>,
+    skip: Option<Tensor<4>>,
+    kernel: ConvKernel,
+) -> Tensor<4> {
+    #[cfg(feature = "flex")]
+    if kernel == ConvKernel::Board
+        && is_training(bn, &x)
+        && crate::board_conv::on_flex_f32(&x)
+        && skip.as_ref().is_none_or(crate::board_conv::on_flex_f32)
+    {
+        let c = x.dims()[1];
+        let stats = extension::stats(x.clone()); // [2c]: mean, biased variance
+        update_running(bn, stats.clone().slice(0..c), stats.clone().slice(c..2 * c));
+        let (gamma, beta) = (bn.gamma.val(), bn.beta.val());
+        return extension::bn_relu(x, gamma, beta, stats, skip, bn.epsilon as f32);
+    }
+    let _ = kernel;
+    let y = forward(bn, x);
+    relu(match skip {
+        Some(skip) => y + skip,
+        None => y,
+    })
+}
+
+/// Whether batch norm uses (and updates) batch statistics for `x`.
+fn is_training(bn: &BatchNorm, x: &Tensor<4>) -> bool {
+    x.device().is_autodiff() && bn.training.is_enabled()
+}
 
 /// Batch norm of `x` with `bn`'s parameters: batch statistics (and a running
 /// statistics update) when the device records gradients and the layer trains,
@@ -18,7 +64,7 @@ use burn::tensor::Tensor;
 /// # Shapes
 /// `x: [n, c, h, w]` → `[n, c, h, w]`
 pub fn forward(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
-    if x.device().is_autodiff() && bn.training.is_enabled() {
+    if is_training(bn, &x) {
         train(bn, x)
     } else {
         let (scale, shift) = inference_factors(bn);
@@ -50,8 +96,16 @@ fn train(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
     let mean_sq = (x3.clone() * x3).mean_dim(2).mean_dim(0).reshape([c]); // [c]
     let var = (mean_sq - mean.clone() * mean.clone()).clamp_min(0.0); // biased, [c]
 
+    update_running(bn, mean.clone(), var.clone());
+    let scale = bn.gamma.val() / (var + bn.epsilon).sqrt(); // [c]
+    let shift = bn.beta.val() - mean * scale.clone(); // [c]
+    apply_rows(x, scale, shift)
+}
+
+/// Blends the batch's `mean` and biased `var` (`[c]`) into the running statistics.
+fn update_running(bn: &BatchNorm, mean: Tensor<1>, var: Tensor<1>) {
     let m = bn.momentum;
-    let device = x.device();
+    let device = mean.device();
     let running_mean = bn.running_mean.value_sync().to_device(&device);
     let running_var = bn.running_var.value_sync().to_device(&device);
     // A batch with a NaN or infinity must not poison the running statistics: the
@@ -64,10 +118,6 @@ fn train(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
             .mask_where(new.is_finite().bool_not(), old)
             .detach()
     };
-    bn.running_mean.update(blend(running_mean, mean.clone()));
-    bn.running_var.update(blend(running_var, var.clone()));
-
-    let scale = bn.gamma.val() / (var + bn.epsilon).sqrt(); // [c]
-    let shift = bn.beta.val() - mean * scale.clone(); // [c]
-    apply_rows(x, scale, shift)
+    bn.running_mean.update(blend(running_mean, mean));
+    bn.running_var.update(blend(running_var, var));
 }
