@@ -1,6 +1,7 @@
 //! The inference form: batch norm folded into the convolutions.
 
 use crate::batch_norm::inference_factors;
+use crate::board_conv::tower::{Tower, TowerConv};
 use crate::board_conv::{self, ConvKernel};
 use crate::{ConvBn, NetConfig, PolicyValueNet};
 use az_infer::{BatchModel, masked_softmax};
@@ -8,6 +9,7 @@ use burn::module::Module;
 use burn::nn::Linear;
 use burn::tensor::activation::{relu, tanh};
 use burn::tensor::{Device, Tensor, TensorData};
+use std::sync::Arc;
 
 /// A convolution with batch norm folded in: `w' = w · scale`, `b' = shift`.
 #[derive(Clone, Debug)]
@@ -30,6 +32,25 @@ impl FoldedConv {
     fn forward(&self, x: Tensor<4>, kernel: ConvKernel) -> Tensor<4> {
         board_conv::conv(x, self.weight.clone(), Some(self.bias.clone()), kernel)
     }
+
+    /// The layer's weights on the host, for the resident tower.
+    fn to_tower(&self) -> TowerConv {
+        let [c_out, c_in, _, _] = self.weight.dims();
+        TowerConv {
+            weight: host(self.weight.clone()),
+            bias: host(self.bias.clone()),
+            c_in,
+            c_out,
+        }
+    }
+}
+
+/// A tensor's values as `f32` on the host.
+fn host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("converted to f32")
 }
 
 /// The network for inference: no autodiff, batch norm folded into the
@@ -40,6 +61,9 @@ pub struct InferenceNet {
     config: NetConfig,
     device: Device,
     kernel: ConvKernel,
+    /// The stem and blocks with resident activations ([`Tower`]), where the
+    /// device is flex; shared by clones.
+    tower: Option<Arc<Tower>>,
     stem: FoldedConv,
     blocks: Vec<(FoldedConv, FoldedConv)>,
     policy_conv: FoldedConv,
@@ -53,16 +77,31 @@ impl InferenceNet {
     /// Folds `net` (in any mode, on any device) for inference on `device`.
     pub fn new(net: &PolicyValueNet, config: NetConfig, device: &Device) -> Self {
         let net = net.valid().to_device(device);
+        let stem = FoldedConv::new(&net.stem);
+        let blocks: Vec<_> = net
+            .blocks
+            .iter()
+            .map(|b| (FoldedConv::new(&b.a), FoldedConv::new(&b.b)))
+            .collect();
+        let tower = board_conv::supports_tower(&stem.weight).then(|| {
+            Arc::new(Tower {
+                h: config.height,
+                w: config.width,
+                k: stem.weight.dims()[2],
+                stem: stem.to_tower(),
+                blocks: blocks
+                    .iter()
+                    .map(|(a, b)| (a.to_tower(), b.to_tower()))
+                    .collect(),
+            })
+        });
         InferenceNet {
             config,
             device: device.clone(),
             kernel: ConvKernel::default(),
-            stem: FoldedConv::new(&net.stem),
-            blocks: net
-                .blocks
-                .iter()
-                .map(|b| (FoldedConv::new(&b.a), FoldedConv::new(&b.b)))
-                .collect(),
+            tower,
+            stem,
+            blocks,
             policy_conv: FoldedConv::new(&net.policy_conv),
             policy_fc: net.policy_fc.clone(),
             value_conv: FoldedConv::new(&net.value_conv),
@@ -87,12 +126,40 @@ impl InferenceNet {
     /// # Shapes
     /// `x: [n, planes, h, w]` → `([n, actions], [n])`
     pub fn forward(&self, x: Tensor<4>) -> (Tensor<2>, Tensor<1>) {
+        if let Some(tower) = self.resident_tower() {
+            let n = x.dims()[0];
+            return self.heads(self.run_tower(tower, n, &host(x)));
+        }
         let k = self.kernel;
         let mut x = relu(self.stem.forward(x, k)); // [n, c, h, w]
         for (a, b) in &self.blocks {
             let y = relu(a.forward(x.clone(), k));
             x = relu(b.forward(y, k) + x);
         }
+        self.heads(x)
+    }
+
+    /// The resident tower, when it runs this network's convolutions.
+    fn resident_tower(&self) -> Option<&Tower> {
+        self.tower
+            .as_deref()
+            .filter(|_| self.kernel == ConvKernel::Board)
+    }
+
+    /// The tower's output for `n` encoded positions: `[n, c, h, w]`.
+    fn run_tower(&self, tower: &Tower, n: usize, x: &[f32]) -> Tensor<4> {
+        let (c, h, w) = (tower.channels(), self.config.height, self.config.width);
+        let mut out = vec![0.0; n * c * h * w];
+        tower.forward(n, x, &mut out);
+        Tensor::from_data(TensorData::new(out, [n, c, h, w]), &self.device)
+    }
+
+    /// Policy logits and value from the tower's output.
+    ///
+    /// # Shapes
+    /// `x: [n, c, h, w]` → `([n, actions], [n])`
+    fn heads(&self, x: Tensor<4>) -> (Tensor<2>, Tensor<1>) {
+        let k = self.kernel;
         let [n, _, h, w] = x.dims();
         let p = relu(self.policy_conv.forward(x.clone(), k)).reshape([n, 2 * h * w]);
         let logits = self.policy_fc.forward(p); // [n, actions]
@@ -105,11 +172,14 @@ impl InferenceNet {
     /// Runs `n` encoded positions and returns the logits and values as vectors.
     pub fn forward_slices(&self, n: usize, inputs: &[f32]) -> (Vec<f32>, Vec<f32>) {
         let c = &self.config;
-        let data = TensorData::new(
-            inputs[..n * c.planes * c.cells()].to_vec(),
-            [n, c.planes, c.height, c.width],
-        );
-        let (logits, value) = self.forward(Tensor::from_data(data, &self.device));
+        let inputs = &inputs[..n * c.planes * c.cells()];
+        let (logits, value) = match self.resident_tower() {
+            Some(tower) => self.heads(self.run_tower(tower, n, inputs)),
+            None => {
+                let data = TensorData::new(inputs.to_vec(), [n, c.planes, c.height, c.width]);
+                self.forward(Tensor::from_data(data, &self.device))
+            }
+        };
         let logits = logits
             .into_data()
             .try_into_vec::<f32>()

@@ -33,16 +33,16 @@ pub struct ConvShape {
 }
 
 impl ConvShape {
-    fn cells(&self) -> usize {
+    pub(super) fn cells(&self) -> usize {
         self.h * self.w
     }
 
     /// Length of one patch: a row of the weight matrix.
-    fn patch(&self) -> usize {
+    pub(super) fn patch(&self) -> usize {
         self.c_in * self.k * self.k
     }
 
-    fn chunk_boards(&self) -> usize {
+    pub(super) fn chunk_boards(&self) -> usize {
         (CHUNK_COLUMNS / self.cells().max(1)).clamp(1, self.n.max(1))
     }
 
@@ -80,7 +80,7 @@ fn with_scratch<R>(lens: [usize; 3], f: impl FnOnce([&mut [f32]; 3]) -> R) -> R 
 /// padded chunk below, instead of `h·boards` runs of `w`.
 ///
 /// `padded`: `[c_in, h+2p, w+2p, boards]` with zero borders, from `x` (NCHW).
-fn pad_chunk(s: &ConvShape, x: &[f32], boards: usize, padded: &mut [f32]) {
+pub(super) fn pad_chunk(s: &ConvShape, x: &[f32], boards: usize, padded: &mut [f32]) {
     let (h, w, p, hw) = (s.h, s.w, s.k / 2, s.cells());
     let (hp, wp) = (h + 2 * p, w + 2 * p);
     let row_len = wp * boards;
@@ -108,7 +108,7 @@ fn pad_chunk(s: &ConvShape, x: &[f32], boards: usize, padded: &mut [f32]) {
 
 /// The im2col matrix `[c_in·k·k, h·w·boards]` of a padded chunk: row `(ci, ky, kx)`
 /// holds channel `ci` shifted by `(ky − p, kx − p)`, zero outside the board.
-fn im2col(s: &ConvShape, padded: &[f32], boards: usize, col: &mut [f32]) {
+pub(super) fn im2col(s: &ConvShape, padded: &[f32], boards: usize, col: &mut [f32]) {
     let (h, w, k, p) = (s.h, s.w, s.k, s.k / 2);
     let (hp, wp) = (h + 2 * p, w + 2 * p);
     let run = w * boards;
@@ -152,7 +152,7 @@ fn pack_chunk(s: &ConvShape, dout: &[f32], boards: usize, tmp: &mut [f32]) {
     }
 }
 
-fn padded_len(s: &ConvShape, boards: usize) -> usize {
+pub(super) fn padded_len(s: &ConvShape, boards: usize) -> usize {
     let p2 = 2 * (s.k / 2);
     s.c_in * (s.h + p2) * (s.w + p2) * boards
 }
@@ -160,7 +160,7 @@ fn padded_len(s: &ConvShape, boards: usize) -> usize {
 /// `dst[m×n] (+)= lhs[m×k] · rhs[k×n]`, strides in elements (row, column), one thread.
 // The only unsafe code of az-model: gemm takes raw pointers and strides.
 #[allow(unsafe_code, clippy::too_many_arguments)]
-fn matmul(
+pub(super) fn matmul(
     (m, n, k): (usize, usize, usize),
     dst: &mut [f32],
     dst_rs: usize,

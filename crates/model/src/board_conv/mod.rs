@@ -8,6 +8,7 @@
 //! compare the two.
 
 pub mod kernel;
+pub mod tower;
 
 #[cfg(feature = "flex")]
 mod extension;
@@ -28,6 +29,17 @@ pub enum ConvKernel {
     Board,
     /// Burn's `conv2d` and element-wise operations everywhere.
     Burn,
+}
+
+/// Whether the resident [`tower::Tower`] can run convolutions with `weight`
+/// (an odd square kernel): on flex, yes; elsewhere they stay Burn's.
+pub fn supports_tower(weight: &Tensor<4>) -> bool {
+    #[cfg(feature = "flex")]
+    let on_cpu = on_flex_f32(weight);
+    #[cfg(not(feature = "flex"))]
+    let on_cpu = false;
+    let [_, _, k, k2] = weight.dims();
+    on_cpu && k == k2 && k % 2 == 1
 }
 
 /// `conv(x, weight) + bias` with "same" zero padding and stride 1.
