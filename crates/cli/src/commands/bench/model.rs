@@ -25,8 +25,9 @@ pub struct ModelArgs {
     /// What to measure.
     #[arg(long, value_enum, default_value_t = Part::Both)]
     pub part: Part,
-    /// The convolutions: az's board kernels (what runs use on the CPU) or Burn's
-    /// `conv2d` (what other devices run).
+    /// The kernels: az's board kernels (what runs use on the CPU: convolutions,
+    /// the resident inference tower, fused training batch norm) or Burn's
+    /// `conv2d` and element-wise operations (what other devices run).
     #[arg(long, value_enum, default_value_t = Conv::Board)]
     pub conv: Conv,
     /// Override a manifest value: `--set section.key=value` (repeatable).
@@ -53,7 +54,7 @@ pub enum Part {
 pub enum Conv {
     /// az's board kernels (on flex).
     Board,
-    /// Burn's `conv2d`.
+    /// Burn's `conv2d` and element-wise operations.
     Burn,
 }
 
