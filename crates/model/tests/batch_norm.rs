@@ -100,3 +100,27 @@ fn eval_mode_uses_running_statistics() {
         0.0,
     );
 }
+
+/// A NaN in the input reaches the output (the trainer's non-finite check
+/// depends on it): the statistics and the ReLU must not swallow it.
+#[test]
+fn a_nan_input_gives_nan_outputs() {
+    let ad = Device::flex().autodiff();
+    let bn = layer(3, &ad);
+    let mut data = to_vec(tensor([4, 3, 6, 7], 0.0, &ad));
+    data[10] = f32::NAN; // image 0, channel 0
+    let x = Tensor::<4>::from_data(TensorData::new(data, [4, 3, 6, 7]), &ad);
+    let y = to_vec(forward_relu(&bn, x, None, ConvKernel::Board));
+    // Channel 0's statistics are NaN (so is every image's plane 0), channel 1's not.
+    for image in 0..4 {
+        let at = image * 3 * 42;
+        assert!(
+            y[at..at + 42].iter().all(|v| v.is_nan()),
+            "image {image}, channel 0"
+        );
+        assert!(
+            y[at + 42..at + 84].iter().all(|v| v.is_finite()),
+            "image {image}, channel 1"
+        );
+    }
+}

@@ -8,6 +8,7 @@
 //! backward: reductions in parallel over channels, element-wise passes over
 //! images, on rayon's pool.
 
+use crate::board_conv::kernel::relu;
 use rayon::prelude::*;
 
 /// Sizes of one batch norm.
@@ -46,7 +47,7 @@ pub fn stats(s: &BnShape, x: &[f32], out: &mut [f32]) {
     let per = channel_sums(s, x, x, None, |_, v, _, _| (v, v * v));
     let per = per.into_iter().map(|(sum, sq)| {
         let mean = sum / s.count();
-        (mean as f32, (sq / s.count() - mean * mean).max(0.0) as f32)
+        (mean as f32, relu((sq / s.count() - mean * mean) as f32))
     });
     for (j, (mean, var)) in per.enumerate() {
         out[j] = mean;
@@ -198,12 +199,12 @@ pub fn forward(s: &BnShape, p: &BnParams<'_>, x: &[f32], skip: Option<&[f32]>, o
                 Some(k) => {
                     let ks = &k[p * hw..(p + 1) * hw];
                     for ((o, &xv), &kv) in o.iter_mut().zip(xs).zip(ks) {
-                        *o = pre(xv, sc, sh, kv).max(0.0);
+                        *o = relu(pre(xv, sc, sh, kv));
                     }
                 }
                 None => {
                     for (o, &xv) in o.iter_mut().zip(xs) {
-                        *o = pre(xv, sc, sh, 0.0).max(0.0);
+                        *o = relu(pre(xv, sc, sh, 0.0));
                     }
                 }
             }

@@ -15,6 +15,13 @@ use std::cell::RefCell;
 /// (`c_in·k·k × CHUNK_COLUMNS` floats) to stay in the L2 cache.
 pub const CHUNK_COLUMNS: usize = 512;
 
+/// `max(v, 0)` that keeps a NaN (as Burn's ReLU does; `f32::max` would turn it
+/// into 0 and hide a diverged network from the trainer's non-finite check).
+#[inline(always)]
+pub fn relu(v: f32) -> f32 {
+    if v < 0.0 { 0.0 } else { v }
+}
+
 /// Sizes of one convolution.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct ConvShape {

@@ -8,7 +8,7 @@
 //! written once, with its bias, residual add and ReLU, straight into the padded
 //! input of the next layer. Only the tower's input and output are NCHW.
 
-use super::kernel::{self, ConvShape};
+use super::kernel::{self, ConvShape, relu};
 use rayon::prelude::*;
 use std::cell::RefCell;
 
@@ -172,12 +172,12 @@ impl Tower {
                         Some(skip) => {
                             let k = &skip[o * plane + at..][..t];
                             for ((d, &v), &k) in d.iter_mut().zip(values).zip(k) {
-                                *d = (v + bias + k).max(0.0);
+                                *d = relu(v + bias + k);
                             }
                         }
                         None => {
                             for (d, &v) in d.iter_mut().zip(values) {
-                                *d = (v + bias).max(0.0);
+                                *d = relu(v + bias);
                             }
                         }
                     }
@@ -255,7 +255,7 @@ mod tests {
             if let Some(skip) = skip {
                 out.iter_mut().zip(skip).for_each(|(o, s)| *o += s);
             }
-            out.iter_mut().for_each(|o| *o = o.max(0.0));
+            out.iter_mut().for_each(|o| *o = relu(*o));
             out
         };
         let mut x = run(&t.stem, x, None);
@@ -264,6 +264,27 @@ mod tests {
             x = run(b, &y, Some(&x));
         }
         x
+    }
+
+    #[test]
+    fn a_nan_input_reaches_the_output() {
+        let tower = Tower {
+            h: 3,
+            w: 3,
+            k: 3,
+            stem: conv(2, 4, 3, 0.3),
+            blocks: vec![(conv(4, 4, 3, 2.0), conv(4, 4, 3, 5.0))],
+        };
+        let mut x = values(2 * 2 * 9, 7.0);
+        x[4] = f32::NAN; // board 0, centre of plane 0: reaches all of board 0
+        let mut out = vec![0.0; 2 * 4 * 9];
+        tower.forward(2, &x, &mut out);
+        assert!(
+            out[..36].iter().all(|v| v.is_nan()),
+            "board 0: {:?}",
+            &out[..36]
+        );
+        assert!(out[36..].iter().all(|v| v.is_finite()), "board 1");
     }
 
     #[test]
@@ -298,6 +319,10 @@ mod tests {
                 want.len()
             );
             for (i, (a, b)) in out.iter().zip(&want).enumerate() {
+                if b.is_nan() {
+                    assert!(a.is_nan(), "entry {i}: {a} where the layers give NaN");
+                    continue;
+                }
                 assert!(
                     (a - b).abs() <= 1e-4 * (1.0 + b.abs()),
                     "n={n} c={c} {h}×{w} k={k}, entry {i}: {a} vs {b}"
