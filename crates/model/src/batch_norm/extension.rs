@@ -6,7 +6,7 @@ use burn::backend::autodiff::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::ops::{Backward, NodeGuard, Ops, OpsKind};
 use burn::backend::flex::{Flex, FlexTensor};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{AutodiffBackend, Backend, backend_extension};
@@ -351,6 +351,27 @@ impl<B: Backend + BoardBatchNorm> Backward<B, 4> for BnAddRelu {
     }
 }
 
+/// Runs the forward on the inner backend, and records `op`'s backward step with
+/// `saved` when any of the parents `nodes` needs a gradient.
+fn run_tracked<B, C, O, const N: usize>(
+    op: O,
+    nodes: [NodeGuard; N],
+    saved: Saved<B>,
+) -> FloatTensor<Autodiff<B, C>>
+where
+    B: Backend + BoardBatchNorm,
+    C: CheckpointStrategy,
+    O: Backward<B, N, State = Saved<B>>,
+{
+    match op.prepare::<C>(nodes).compute_bound().stateful() {
+        OpsKind::Tracked(prep) => {
+            let out = saved.forward();
+            prep.finish(saved, out)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(saved.forward()),
+    }
+}
+
 impl<B: Backend + BoardBatchNorm, C: CheckpointStrategy> BoardBatchNorm for Autodiff<B, C> {
     fn bn_stats(x: FloatTensor<Self>) -> FloatTensor<Self> {
         Self::from_inner(B::bn_stats(Self::inner(x)))
@@ -364,17 +385,7 @@ impl<B: Backend + BoardBatchNorm, C: CheckpointStrategy> BoardBatchNorm for Auto
         eps: f32,
     ) -> FloatTensor<Self> {
         let saved = Saved::new(&x, &gamma, &beta, stats, None, eps);
-        match BnRelu
-            .prepare::<C>([x.node(), gamma.node(), beta.node()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                let out = saved.forward();
-                prep.finish(saved, out)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(saved.forward()),
-        }
+        run_tracked::<B, C, _, 3>(BnRelu, [x.node(), gamma.node(), beta.node()], saved)
     }
 
     fn bn_add_relu(
@@ -386,17 +397,8 @@ impl<B: Backend + BoardBatchNorm, C: CheckpointStrategy> BoardBatchNorm for Auto
         eps: f32,
     ) -> FloatTensor<Self> {
         let saved = Saved::new(&x, &gamma, &beta, stats, Some(&skip), eps);
-        match BnAddRelu
-            .prepare::<C>([x.node(), gamma.node(), beta.node(), skip.node()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                let out = saved.forward();
-                prep.finish(saved, out)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(saved.forward()),
-        }
+        let nodes = [x.node(), gamma.node(), beta.node(), skip.node()];
+        run_tracked::<B, C, _, 4>(BnAddRelu, nodes, saved)
     }
 
     fn bn_relu_backward(

@@ -134,22 +134,8 @@ impl Tower {
         dst: &mut [f32],
     ) {
         let boards = s.n;
-        let (patch, cols, c_out) = (s.patch(), boards * self.h * self.w, l.c_out);
-        let (col, tmp) = (&mut col[..patch * cols], &mut tmp[..c_out * cols]);
-        kernel::im2col(s, src, boards, col);
-        // tmp[cols × c_out] = colᵀ[cols × patch] · weightᵀ[patch × c_out] (the
-        // orientation the gemm runs fastest in: asking it for the transpose made
-        // it repack, and cost what the transposing epilogue below saves)
-        kernel::matmul(
-            (cols, c_out, patch),
-            tmp,
-            c_out,
-            false,
-            col,
-            (1, cols),
-            &l.weight,
-            (1, patch),
-        );
+        let c_out = l.c_out;
+        kernel::conv_chunk(s, src, boards, &l.weight, col, tmp);
         let (h, w, p) = (self.h, self.w, self.k / 2);
         let (row_len, run) = ((w + 2 * p) * boards, w * boards);
         let plane = (h + 2 * p) * row_len;
