@@ -177,10 +177,11 @@ fn flex_backward(
         &s,
         &p,
         slice(&x),
-        skip.as_ref().map(slice),
         slice(&grad),
         dx.storage_mut::<f32>(),
-        dskip.as_mut().map(|t| t.storage_mut::<f32>()),
+        skip.as_ref()
+            .zip(dskip.as_mut())
+            .map(|(k, dk)| (slice(k), dk.storage_mut::<f32>())),
     );
     (dx, vector(dgamma), vector(dbeta), dskip)
 }

@@ -93,14 +93,9 @@ pub(super) fn pad_chunk(s: &ConvShape, x: &[f32], boards: usize, padded: &mut [f
     let row_len = wp * boards;
     for ci in 0..s.c_in {
         let channel = &mut padded[ci * hp * row_len..][..hp * row_len];
-        for (yp, row) in channel.chunks_exact_mut(row_len).enumerate() {
-            if yp < p || yp >= h + p {
-                row.fill(0.0);
-                continue;
-            }
-            let y = yp - p;
-            row[..p * boards].fill(0.0);
-            row[(w + p) * boards..].fill(0.0);
+        zero_border(channel, h, p, row_len, boards);
+        let rows = channel[p * row_len..(h + p) * row_len].chunks_exact_mut(row_len);
+        for (y, row) in rows.enumerate() {
             // Boards innermost: contiguous writes, reads `c_in·h·w` apart.
             let interior = &mut row[p * boards..(w + p) * boards];
             for (xo, cell) in interior.chunks_exact_mut(boards).enumerate() {
@@ -110,6 +105,17 @@ pub(super) fn pad_chunk(s: &ConvShape, x: &[f32], boards: usize, padded: &mut [f
                 }
             }
         }
+    }
+}
+
+/// Zeroes the padding of one padded plane (`h + 2p` rows of `row_len` =
+/// `(w + 2p)·boards` floats).
+pub(super) fn zero_border(plane: &mut [f32], h: usize, p: usize, row_len: usize, boards: usize) {
+    plane[..p * row_len].fill(0.0);
+    plane[(h + p) * row_len..].fill(0.0);
+    for row in plane[p * row_len..(h + p) * row_len].chunks_exact_mut(row_len) {
+        row[..p * boards].fill(0.0);
+        row[row_len - p * boards..].fill(0.0);
     }
 }
 

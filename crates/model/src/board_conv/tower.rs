@@ -140,7 +140,7 @@ impl Tower {
         let (row_len, run) = ((w + 2 * p) * boards, w * boards);
         let plane = (h + 2 * p) * row_len;
         for o in 0..c_out {
-            zero_border(&mut dst[o * plane..(o + 1) * plane], h, p, row_len, boards);
+            kernel::zero_border(&mut dst[o * plane..(o + 1) * plane], h, p, row_len, boards);
         }
         // The transpose tmp[(y, x, b), o] → dst[o, y + p, (x + p)·boards + b] in
         // tiles of TILE columns: a tile's rows of tmp stay in L1 while every
@@ -186,16 +186,6 @@ impl Tower {
                 }
             }
         }
-    }
-}
-
-/// Zeroes the padding of one padded plane (`h + 2p` rows of `row_len`).
-fn zero_border(plane: &mut [f32], h: usize, p: usize, row_len: usize, boards: usize) {
-    plane[..p * row_len].fill(0.0);
-    plane[(h + p) * row_len..].fill(0.0);
-    for row in plane[p * row_len..(h + p) * row_len].chunks_exact_mut(row_len) {
-        row[..p * boards].fill(0.0);
-        row[row_len - p * boards..].fill(0.0);
     }
 }
 
