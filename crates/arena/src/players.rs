@@ -3,8 +3,7 @@
 
 use crate::agent::Agent;
 use az_game::{Game, Oracle, optimal_moves};
-use az_infer::BatchModel;
-use az_mcts::{Rollout, SearchConfig, Tree};
+use az_mcts::{Evaluator, Rollout, Search, SearchConfig};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 
@@ -65,14 +64,19 @@ impl<G: Game> Player<G> for MctsPlayer {
     fn choose(&mut self, position: &G) -> G::Move {
         self.seed = self.seed.wrapping_add(1);
         let config = SearchConfig {
+            simulations: self.simulations.max(1),
+            searches_per_game: 1,
             c_init: 2.0,
             c_base: f32::INFINITY,
             seed: self.seed,
             ..SearchConfig::default()
         };
-        let mut tree = Tree::new(position.clone(), config);
-        tree.search(&mut self.rollout, self.simulations.max(1), 1);
-        tree.choose_move(0.0)
+        let mut search = Search::new(position.clone(), config);
+        let searched = search.run(&mut self.rollout).is_ok();
+        debug_assert!(searched, "rollouts always answer");
+        search
+            .result()
+            .chosen
             .unwrap_or_else(|| position.legal_moves()[0])
     }
 }
@@ -110,12 +114,18 @@ impl<G: Game> Player<G> for PerfectPlayer<G> {
     }
 }
 
-impl<G: Game, M: BatchModel> Player<G> for Agent<M> {
+/// # Panics
+/// `choose` panics if the agent's evaluator stops answering (a network in this
+/// process never does).
+impl<G: Game, E: Evaluator<G>> Player<G> for Agent<E> {
     fn name(&self) -> String {
         format!("network({} sims)", self.config().simulations)
     }
 
     fn choose(&mut self, position: &G) -> G::Move {
-        self.analyze(position).best
+        self.analyze(position)
+            .ok()
+            .and_then(|r| r.chosen)
+            .expect("the agent's evaluator answers and a position not over has a move")
     }
 }

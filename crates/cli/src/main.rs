@@ -1,6 +1,7 @@
 //! `az`: the command line of the az framework. See `az --help`.
 
-use az_cli::commands::{analyze, bench, eval, list, mistakes, new_game, perft, play, run, solve};
+use az_cli::bench;
+use az_cli::commands::{analyze, eval, list, mistakes, new_game, perft, play, run, solve};
 use az_cli::error::{EXIT_BAD_INPUT, exit_code};
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

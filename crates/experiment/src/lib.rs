@@ -12,15 +12,11 @@ mod validate;
 pub use error::ManifestError;
 pub use manifest::{
     DeviceSpec, EvalSection, FpuSpec, GameSection, InferenceSection, Manifest, MctsSection,
-    ModelSection, OptimizerSpec, ReplaySection, RunSection, ScheduleSpec, SelfPlaySection,
-    TrainSection, VirtualLossForm,
+    ModelSection, OptimizerSpec, ReplaySection, RootSpec, RunSection, ScheduleSpec,
+    SelfPlaySection, TrainSection, VirtualLossForm,
 };
 
-use az_infer::ServerConfig;
-use az_mcts::{Fpu, SearchConfig, TemperatureSchedule, VirtualLoss};
-use az_selfplay::SelfPlayConfig;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// A checked experiment.
 #[derive(Clone, Debug, PartialEq)]
@@ -84,60 +80,6 @@ impl Experiment {
     /// The manifest as TOML, every default written out (saved in the run directory).
     pub fn to_toml(&self) -> String {
         toml::to_string(&self.manifest).expect("a manifest always serialises")
-    }
-
-    /// Search settings for self-play (root noise on).
-    pub fn search_config(&self) -> SearchConfig {
-        let m = &self.manifest.mcts;
-        SearchConfig {
-            c_init: m.c_puct,
-            c_base: m.c_puct_base,
-            fpu: match m.fpu {
-                FpuSpec::Absolute(x) => Fpu::Absolute(x),
-                FpuSpec::Reduction(r) => Fpu::Reduction(r),
-            },
-            virtual_loss: match m.virtual_loss_form {
-                VirtualLossForm::Loss => VirtualLoss::Loss(m.virtual_loss),
-                VirtualLossForm::Visits => VirtualLoss::Visits(m.virtual_loss),
-            },
-            dirichlet_alpha: m.dirichlet_alpha,
-            dirichlet_epsilon: m.dirichlet_epsilon,
-            collision_limit: 1,
-            seed: self.manifest.run.seed,
-        }
-    }
-
-    /// Self-play settings.
-    pub fn selfplay_config(&self) -> SelfPlayConfig {
-        let (m, s) = (&self.manifest, &self.manifest.selfplay);
-        SelfPlayConfig {
-            parallel_games: s.parallel_games,
-            searches_per_game: s.searches_per_game,
-            workers: s.workers,
-            groups: s.groups,
-            simulations: m.mcts.simulations,
-            search: self.search_config(),
-            temperature: TemperatureSchedule {
-                moves: m.mcts.temperature_moves,
-            },
-            tree_reuse: m.mcts.tree_reuse,
-            resign_threshold: s.resign_threshold,
-            resign_check_share: s.resign_check_share,
-            cache_size: m.inference.cache_size,
-            max_games: None,
-            seed: m.run.seed,
-        }
-    }
-
-    /// Inference server settings.
-    pub fn server_config(&self) -> ServerConfig {
-        let i = &self.manifest.inference;
-        ServerConfig {
-            max_batch: i.max_batch,
-            deadline: Duration::from_micros(i.deadline_us),
-            threads: i.threads,
-            max_outstanding: self.manifest.selfplay.workers * self.manifest.selfplay.groups,
-        }
     }
 }
 

@@ -67,12 +67,22 @@ pub enum VirtualLossForm {
     Visits,
 }
 
+/// The root's algorithm.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RootSpec {
+    /// AlphaZero's PUCT root: Dirichlet noise, temperature, visit-count targets.
+    Puct,
+}
+
 /// `[mcts]`: the search.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MctsSection {
     /// Simulations per move.
     pub simulations: u32,
+    /// The root's algorithm.
+    pub root: RootSpec,
     /// `c_init` of the exploration rate.
     pub c_puct: f32,
     /// `c_base` of the exploration rate.
@@ -97,6 +107,7 @@ impl Default for MctsSection {
     fn default() -> Self {
         MctsSection {
             simulations: 200,
+            root: RootSpec::Puct,
             c_puct: 1.25,
             c_puct_base: 19652.0,
             fpu: FpuSpec::Absolute(0.0),
@@ -284,11 +295,17 @@ impl Default for TrainSection {
 pub struct ReplaySection {
     /// Positions kept (the most recent).
     pub capacity: usize,
+    /// Seconds between writes of finished games to the replay chunks: a killed
+    /// run loses at most this much self-play.
+    pub flush_seconds: f64,
 }
 
 impl Default for ReplaySection {
     fn default() -> Self {
-        ReplaySection { capacity: 100_000 }
+        ReplaySection {
+            capacity: 100_000,
+            flush_seconds: 5.0,
+        }
     }
 }
 

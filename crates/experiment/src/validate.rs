@@ -164,6 +164,13 @@ pub(crate) fn check(m: &Manifest, path: &Path, games: &[&str]) -> Result<(), Man
     c.int("train.min_replay", tr.min_replay, 1, usize::MAX)?;
 
     c.int("replay.capacity", m.replay.capacity, 1, 1 << 32)?;
+    c.real(
+        "replay.flush_seconds",
+        m.replay.flush_seconds,
+        0.0,
+        3600.0,
+        true,
+    )?;
     if m.replay.capacity < m.train.batch_size {
         return Err(c.fail(
             "replay.capacity",

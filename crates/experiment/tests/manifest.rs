@@ -18,8 +18,7 @@ fn minimal_manifest_gets_the_defaults() {
     assert_eq!(e.name, "test");
     assert_eq!(e.manifest.mcts.simulations, 200);
     assert_eq!(e.manifest.model.device, DeviceSpec::Cpu);
-    assert_eq!(e.selfplay_config().simulations, 200);
-    assert_eq!(e.server_config().max_batch, 128);
+    assert_eq!(e.manifest.inference.max_batch, 128);
 }
 
 #[test]

@@ -67,6 +67,97 @@ impl Shape {
 /// A game whose player may have no move but the game goes on (othello) lists a
 /// pass move as the only legal move; [`legal_moves`](Game::legal_moves) is empty
 /// exactly when the game is over.
+///
+/// # Examples
+/// A whole game: one-pile Nim, ten stones, take one or two, whoever takes the
+/// last stone wins. (`az new-game NAME` writes such a crate for you, registered
+/// and passing the conformance kit.)
+/// ```
+/// use az_game::{Game, MoveError, Outcome, Player, Shape, Symmetry};
+/// use std::fmt;
+///
+/// #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+/// struct Nim {
+///     stones: u8,
+///     ply: u8,
+/// }
+///
+/// impl fmt::Display for Nim {
+///     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+///         write!(f, "{} stones, {} to move", self.stones, self.to_move())
+///     }
+/// }
+///
+/// impl Game for Nim {
+///     type Move = u8; // stones taken
+///     type Moves = Vec<u8>; // real games use an ArrayVec: no allocation per call
+///     const NAME: &'static str = "nim";
+///     const NUM_ACTIONS: usize = 2; // policy index = stones taken - 1
+///     const SHAPE: Shape = Shape { planes: 1, height: 1, width: 10 };
+///     const MAX_GAME_LENGTH: usize = 10;
+///     const NOTATION: &'static str = "the stones taken, 1 or 2";
+///
+///     fn new() -> Self {
+///         Nim { stones: 10, ply: 0 }
+///     }
+///     fn to_move(&self) -> Player {
+///         if self.ply % 2 == 0 { Player::First } else { Player::Second }
+///     }
+///     fn ply(&self) -> usize {
+///         usize::from(self.ply)
+///     }
+///     fn legal_moves(&self) -> Vec<u8> {
+///         (1..=self.stones.min(2)).collect()
+///     }
+///     fn apply_unchecked(&mut self, mv: u8) {
+///         debug_assert!(self.is_legal(mv));
+///         self.stones -= mv;
+///         self.ply += 1;
+///     }
+///     fn outcome(&self) -> Option<Outcome> {
+///         // The player who took the last stone is the one not to move now.
+///         (self.stones == 0).then(|| Outcome::Win(self.to_move().other()))
+///     }
+///     fn position_hash(&self) -> u64 {
+///         az_game::mix64(u64::from(self.stones) << 1 | u64::from(self.ply % 2))
+///     }
+///     fn move_index(&self, mv: u8) -> usize {
+///         usize::from(mv) - 1
+///     }
+///     fn index_move(&self, index: usize) -> Option<u8> {
+///         (index < 2).then(|| index as u8 + 1)
+///     }
+///     fn encode(&self, out: &mut [f32]) {
+///         // One plane of ten cells: a 1 for each stone left.
+///         for (i, x) in out[..10].iter_mut().enumerate() {
+///             *x = if i < usize::from(self.stones) { 1.0 } else { 0.0 };
+///         }
+///     }
+///     fn symmetry(_index: usize) -> Symmetry {
+///         Symmetry::identity(10, 2)
+///     }
+///     fn transformed(&self, _index: usize) -> Self {
+///         *self
+///     }
+///     fn parse_move_prefix(&self, text: &str) -> Result<(u8, usize), MoveError> {
+///         match text.as_bytes().first() {
+///             Some(b'1') => Ok((1, 1)),
+///             Some(b'2') => Ok((2, 1)),
+///             _ => Err(MoveError::Parse { text: text.to_owned(), expected: Self::NOTATION }),
+///         }
+///     }
+///     fn write_move(&self, mv: u8, out: &mut dyn fmt::Write) -> fmt::Result {
+///         write!(out, "{mv}")
+///     }
+/// }
+///
+/// let p = Nim::from_moves("2 2 1").unwrap();
+/// assert_eq!((p.stones, p.to_move()), (5, Player::Second));
+/// assert!(p.parse_move("3").is_err());
+/// assert_eq!(p.legal_moves(), vec![1, 2]);
+/// let end = Nim::from_moves("22222").unwrap();
+/// assert_eq!(end.outcome(), Some(Outcome::Win(Player::First)));
+/// ```
 pub trait Game: Clone + Debug + Display + PartialEq + Eq + Send + Sync + 'static {
     /// One move. Small and `Copy`: searches store one per tree edge.
     type Move: Copy + Debug + PartialEq + Eq + Hash + Send + Sync + 'static;

@@ -8,17 +8,24 @@
 //! [`BatchModel`], and send each batch back filled. A disconnected channel means
 //! stop: the server ends when the last client is dropped, after answering what
 //! it already has. [`Publisher::publish`] swaps the model while it runs.
-//! [`EvalCache`] keeps recent evaluations by position hash.
+//!
+//! The network is a search [`Evaluator`](az_mcts::Evaluator) two ways:
+//! [`ModelEvaluator`] (a model on the caller's thread) and [`ClientEvaluator`]
+//! (through the server); [`Batch::push_leaves`] is the one place leaves become
+//! network input.
 
 mod batch;
-mod cache;
+mod batcher;
+mod evaluate;
 mod model;
+mod publisher;
+mod request;
 mod server;
 mod stats;
-mod thread;
 
 pub use batch::Batch;
-pub use cache::{CacheStats, EvalCache};
+pub use evaluate::{ClientEvaluator, ModelEvaluator};
 pub use model::{BatchModel, UniformModel, masked_softmax};
-pub use server::{Client, Disconnected, Publisher, Server, ServerConfig, panic_message};
+pub use publisher::Publisher;
+pub use server::{Client, Disconnected, Server, ServerConfig, panic_message};
 pub use stats::ServerStats;

@@ -1,9 +1,11 @@
 //! The inference server: threads that merge requests into batches and run the model.
 
-use crate::thread::{ServerThread, Shared};
+use crate::batcher::{Batcher, Outstanding};
+use crate::publisher::{ModelSlot, Publisher};
+use crate::request::Request;
 use crate::{Batch, BatchModel, ServerStats};
 use flume::{Receiver, RecvTimeoutError, Sender};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -33,11 +35,6 @@ impl Default for ServerConfig {
             max_outstanding: 0,
         }
     }
-}
-
-pub(crate) struct Request {
-    pub(crate) batch: Batch,
-    pub(crate) reply: Sender<Batch>,
 }
 
 /// The server is gone (all its threads ended); the batch comes back unanswered.
@@ -111,48 +108,25 @@ impl Client {
     }
 }
 
-/// The current model and its version; server threads pick up new versions
-/// between batches.
-#[derive(Debug)]
-pub(crate) struct Slot<M> {
-    pub(crate) version: AtomicU64,
-    pub(crate) model: Mutex<M>,
-}
-
-/// Publishes new weights to a running server (hot swap).
-#[derive(Debug)]
-pub struct Publisher<M> {
-    slot: Arc<Slot<M>>,
-}
-
-impl<M> Clone for Publisher<M> {
-    fn clone(&self) -> Self {
-        Publisher {
-            slot: Arc::clone(&self.slot),
-        }
-    }
-}
-
-impl<M: BatchModel> Publisher<M> {
-    /// Replaces the model; every server thread uses it from its next batch on.
-    /// Returns the new version number.
-    pub fn publish(&self, model: M) -> u64 {
-        let mut current = self
-            .slot
-            .model
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        *current = model;
-        self.slot.version.fetch_add(1, Ordering::AcqRel) + 1
-    }
-
-    /// Version of the current model (0 for the one the server started with).
-    pub fn version(&self) -> u64 {
-        self.slot.version.load(Ordering::Acquire)
-    }
-}
-
 /// A running inference server.
+///
+/// # Examples
+/// One request by hand: an encoded position and its legal-move mask in, a
+/// policy over the legal moves and a value out.
+/// ```
+/// use az_infer::{Batch, Server, ServerConfig, UniformModel};
+///
+/// let model = UniformModel { input_len: 2, num_actions: 3 };
+/// let (server, client) = Server::start(model, ServerConfig::default());
+/// let mut batch = Batch::new(2, 3, 1);
+/// let (input, mask) = batch.push();
+/// input.copy_from_slice(&[0.5, -0.5]);
+/// mask.copy_from_slice(&[1.0, 0.0, 1.0]); // moves 0 and 2 are legal
+/// let answered = client.evaluate(batch).unwrap();
+/// assert_eq!(answered.output(0), (&[0.5, 0.0, 0.5][..], 0.0));
+/// drop(client); // the last client is gone: the server stops
+/// assert_eq!(server.join().unwrap().positions, 1);
+/// ```
 #[derive(Debug)]
 pub struct Server<M> {
     threads: Vec<JoinHandle<()>>,
@@ -169,13 +143,13 @@ impl<M: BatchModel> Server<M> {
             ..config
         };
         let (tx, rx) = flume::unbounded();
-        let slot = Arc::new(Slot {
+        let slot = Arc::new(ModelSlot {
             version: AtomicU64::new(0),
             model: Mutex::new(model),
         });
         let mut threads = Vec::new();
         let mut stats = Vec::new();
-        let shared = Arc::new(Shared::default());
+        let outstanding = Arc::new(Outstanding::default());
         for i in 0..config.threads {
             let s = Arc::new(Mutex::new(ServerStats {
                 max_batch: config.max_batch,
@@ -183,16 +157,16 @@ impl<M: BatchModel> Server<M> {
                 ..ServerStats::default()
             }));
             stats.push(Arc::clone(&s));
-            let worker = ServerThread {
+            let batcher = Batcher {
                 rx: rx.clone(),
-                shared: Arc::clone(&shared),
+                outstanding: Arc::clone(&outstanding),
                 slot: Arc::clone(&slot),
                 config: config.clone(),
                 stats: s,
             };
             let handle = std::thread::Builder::new()
                 .name(format!("az-infer-{i}"))
-                .spawn(move || worker.run())
+                .spawn(move || batcher.run())
                 .expect("spawning an inference thread");
             threads.push(handle);
         }
@@ -200,7 +174,7 @@ impl<M: BatchModel> Server<M> {
             Server {
                 threads,
                 stats,
-                publisher: Publisher { slot },
+                publisher: Publisher::new(slot),
             },
             Client { tx },
         )

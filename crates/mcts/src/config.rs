@@ -1,5 +1,7 @@
 //! Search settings: plain structs with `Default`; real choices are enums.
 
+use crate::root::RootPolicy;
+
 /// Value given to a child that has never been visited (first-play urgency).
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub enum Fpu {
@@ -33,9 +35,16 @@ impl VirtualLoss {
     }
 }
 
-/// Settings of one search tree.
+/// Settings of one search: its budget, how many leaves it gathers at once, the
+/// selection rule below the root, and the root's own algorithm.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SearchConfig {
+    /// Simulations per move (0 and 1 both evaluate the root alone: the move is
+    /// then the policy's argmax).
+    pub simulations: u32,
+    /// Leaves one tree gathers at once per pass (virtual loss keeps them apart):
+    /// the manifest's `selfplay.searches_per_game`. At least 1.
+    pub searches_per_game: usize,
     /// `c_init` of AlphaZero's exploration rate `c(N) = ln((1 + N + c_base) / c_base) + c_init`.
     pub c_init: f32,
     /// `c_base` of the exploration rate; `f32::INFINITY` keeps `c(N) = c_init`.
@@ -44,27 +53,29 @@ pub struct SearchConfig {
     pub fpu: Fpu,
     /// Form and magnitude of virtual loss.
     pub virtual_loss: VirtualLoss,
-    /// Dirichlet noise concentration at the root; noise is off when `dirichlet_epsilon` is 0.
-    pub dirichlet_alpha: f32,
-    /// Share of the root priors replaced by Dirichlet noise (0 = none).
-    pub dirichlet_epsilon: f32,
     /// A gather round stops after this many collisions (descents that reach a
     /// leaf already waiting for its evaluation); at least 1.
     pub collision_limit: u32,
-    /// Seed of the tree's random numbers (noise, move sampling).
+    /// The root's algorithm: root noise, move choice, policy target.
+    pub root: RootPolicy,
+    /// Keep the chosen move's subtree for the next move ([`Search::play`](crate::Search::play)).
+    pub tree_reuse: bool,
+    /// Seed of the search's random numbers (root noise, move sampling).
     pub seed: u64,
 }
 
 impl Default for SearchConfig {
     fn default() -> Self {
         SearchConfig {
+            simulations: 100,
+            searches_per_game: 1,
             c_init: 1.25,
             c_base: 19652.0,
             fpu: Fpu::Absolute(0.0),
             virtual_loss: VirtualLoss::Loss(1.0),
-            dirichlet_alpha: 0.3,
-            dirichlet_epsilon: 0.0,
             collision_limit: 1,
+            root: RootPolicy::default(),
+            tree_reuse: true,
             seed: 0,
         }
     }

@@ -1,14 +1,24 @@
 #![doc = include_str!("../README.md")]
 
+mod cache;
 mod config;
 mod evaluator;
 mod node;
 mod noise;
+mod pass;
+mod reroot;
+mod results;
+mod root;
 mod search;
+mod select;
 mod tree;
 
+pub use cache::{CacheStats, EvalCache};
 pub use config::{Fpu, SearchConfig, TemperatureSchedule, VirtualLoss};
-pub use evaluator::{Evaluator, Rollout, Uniform};
+pub use evaluator::{Evaluations, Evaluator, EvaluatorGone, Rollout, Uniform};
 pub use node::Node;
-pub use search::SearchReport;
-pub use tree::{Gathered, Leaf, MoveStat, Tree, TreeStats};
+pub use pass::Pass;
+pub use results::MoveStat;
+pub use root::{PuctRoot, RootPolicy};
+pub use search::{MoveResult, Search, SearchReport};
+pub use tree::{Gathered, Leaf, Tree, TreeStats};

@@ -6,6 +6,9 @@ pub(crate) const NEW: u8 = 0;
 pub(crate) const IN_FLIGHT: u8 = 1;
 /// Children allocated.
 pub(crate) const EXPANDED: u8 = 2;
+/// The game is over here: every visit backs up the same value, so the node's
+/// mean is the exact result and later visits need no game rules.
+pub(crate) const TERMINAL: u8 = 3;
 
 /// A node of the arena, holding the statistics of the edge that leads into it.
 ///
@@ -29,7 +32,7 @@ pub struct Node {
     pub(crate) pending: u16,
     /// Number of children.
     pub(crate) num_children: u16,
-    /// `NEW`, `IN_FLIGHT` or `EXPANDED`.
+    /// `NEW`, `IN_FLIGHT`, `EXPANDED` or `TERMINAL`.
     pub(crate) state: u8,
 }
 

@@ -1,9 +1,20 @@
-//! The synchronous driver: gather, evaluate one by one, apply.
+//! The per-move search: a resumable loop of gather → evaluate → apply that ends
+//! with the move result. Every caller drives it: the blocking [`Search::run`]
+//! (analysis, evaluation, baselines), and self-play workers that gather from
+//! many searches into one request ([`Pass`]).
 
-use crate::{Evaluator, Tree};
+use crate::cache::EvalCache;
+use crate::config::SearchConfig;
+use crate::evaluator::{Evaluator, EvaluatorGone};
+use crate::pass::Pass;
+use crate::results::MoveStat;
+use crate::root::RootState;
+use crate::tree::{Gathered, Leaf, Tree};
 use az_game::Game;
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
 
-/// What one [`Tree::search`] call did.
+/// What one [`Search::run`] call did.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct SearchReport {
     /// Simulations completed (evaluated leaves plus terminal positions).
@@ -14,43 +25,233 @@ pub struct SearchReport {
     pub collisions: u32,
 }
 
-impl<G: Game> Tree<G> {
-    /// Runs `simulations` more simulations from the root, gathering up to `k`
-    /// leaves per round (virtual loss keeps them apart), evaluating each with
-    /// `evaluator` and applying the results before the next round. With `k = 1`
-    /// this is the sequential algorithm exactly.
+/// What a finished search says about its position.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MoveResult<M> {
+    /// The move to play, as the root policy chose it (`None` only when the game
+    /// is over at the root).
+    pub chosen: Option<M>,
+    /// Root value for the player to move, in `[-1, 1]`.
+    pub value: f32,
+    /// The policy training target over `NUM_ACTIONS` (the root policy's).
+    pub policy: Vec<f32>,
+    /// Per root move: visits, prior, mean value (most visited first).
+    pub moves: Vec<MoveStat<M>>,
+    /// The most visited line from the root (at least the chosen move).
+    pub pv: Vec<M>,
+}
+
+impl<M> Default for MoveResult<M> {
+    fn default() -> Self {
+        MoveResult {
+            chosen: None,
+            value: 0.0,
+            policy: Vec::new(),
+            moves: Vec::new(),
+            pv: Vec::new(),
+        }
+    }
+}
+
+/// One game's search, move after move.
+///
+/// A search asks for leaves ([`gather`](Search::gather)) and takes their
+/// evaluations ([`apply`](Search::apply)) until it [`is_done`](Search::is_done)
+/// (`simulations` of the config reached); [`result`](Search::result) then gives
+/// the move, the policy target, the root value, the per-move statistics and the
+/// principal variation, and [`play`](Search::play) moves on (keeping the subtree
+/// with `tree_reuse`). [`run`](Search::run) is the whole loop with a blocking
+/// [`Evaluator`].
+///
+/// # Examples
+/// ```
+/// use az_game::Game;
+/// use az_mcts::{Rollout, Search, SearchConfig};
+/// use az_tictactoe::TicTacToe;
+///
+/// // X has a1 and b1: c1 wins at once.
+/// let position = TicTacToe::from_moves("a1 a2 b1 b2").unwrap();
+/// let config = SearchConfig { simulations: 400, searches_per_game: 4, ..SearchConfig::default() };
+/// let mut search = Search::new(position, config);
+/// search.run(&mut Rollout::new(1, 7)).unwrap();
+/// let result = search.result();
+/// assert_eq!(position.format_move(result.chosen.unwrap()), "c1");
+/// assert!(result.value > 0.5);
+/// ```
+#[derive(Debug)]
+pub struct Search<G: Game> {
+    tree: Tree<G>,
+    root: RootState,
+    rng: SmallRng,
+    /// Simulations of this move, counted when gathered (terminal ones at once).
+    done: u32,
+    /// Simulations this move needs.
+    budget: u32,
+    /// Buffers of [`run`](Search::run).
+    pass: Pass<G>,
+}
+
+impl<G: Game> Search<G> {
+    /// A search of `position` with room for `nodes` tree nodes before it reallocates.
+    pub fn with_capacity(position: G, config: SearchConfig, nodes: usize) -> Self {
+        let budget = config.simulations.max(1);
+        Search {
+            root: RootState::new(&config.root),
+            rng: SmallRng::seed_from_u64(config.seed),
+            tree: Tree::with_capacity(position, config, nodes),
+            done: 0,
+            budget,
+            pass: Pass::default(),
+        }
+    }
+
+    /// A search of `position`.
+    pub fn new(position: G, config: SearchConfig) -> Self {
+        Self::with_capacity(position, config, 1024)
+    }
+
+    /// The position searched.
+    pub fn position(&self) -> &G {
+        self.tree.root()
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &SearchConfig {
+        self.tree.config()
+    }
+
+    /// The tree, for statistics and tests.
+    pub fn tree(&self) -> &Tree<G> {
+        &self.tree
+    }
+
+    /// Simulations of this move so far (a reused subtree's visits included).
+    pub fn simulations(&self) -> u32 {
+        self.done
+    }
+
+    /// Whether the move's simulations are done and every leaf is answered.
+    #[inline]
+    pub fn is_done(&self) -> bool {
+        self.done >= self.budget && self.tree.in_flight() == 0
+    }
+
+    /// Gathers the leaves this search wants evaluated now (at most
+    /// `searches_per_game`, at most the simulations left) into `out`; terminal
+    /// positions are scored at once. Nothing once [`is_done`](Search::is_done).
+    #[inline]
+    pub fn gather(&mut self, out: &mut Vec<Leaf<G>>) -> Gathered {
+        let left = self.budget.saturating_sub(self.done) as usize;
+        let want = left.min(self.tree.config.searches_per_game.max(1));
+        if want == 0 {
+            return Gathered::default();
+        }
+        self.root.prepare(&mut self.tree, &mut self.rng);
+        let g = self.tree.gather(want, out);
+        self.done += g.leaves + g.terminals;
+        g
+    }
+
+    /// Takes the evaluation of `leaf` (gathered by this search): `policy` over
+    /// `NUM_ACTIONS`, `value` for the player to move at the leaf.
     ///
     /// # Panics
-    /// If leaves gathered by the caller are still in flight.
-    pub fn search<E: Evaluator<G>>(
+    /// As [`Tree::apply`].
+    #[inline]
+    pub fn apply(&mut self, leaf: &Leaf<G>, policy: &[f32], value: f32) {
+        self.tree.apply(leaf, policy, value);
+        if leaf.node() == 0 {
+            // The root just got its children: the root policy prepares them.
+            self.root.prepare(&mut self.tree, &mut self.rng);
+        }
+    }
+
+    /// Runs the search to its end with `evaluator`, one request per pass.
+    ///
+    /// # Errors
+    /// [`EvaluatorGone`] from the evaluator; the search then holds leaves that
+    /// will never be answered and must be [`reset`](Search::reset).
+    pub fn run<E: Evaluator<G>>(
         &mut self,
         evaluator: &mut E,
-        simulations: u32,
-        k: usize,
-    ) -> SearchReport {
-        assert_eq!(self.in_flight(), 0, "search with leaves in flight");
-        let mut leaves = std::mem::take(&mut self.leaf_buf);
-        let mut policy = std::mem::take(&mut self.policy_buf);
+    ) -> Result<SearchReport, EvaluatorGone> {
+        let mut pass = std::mem::take(&mut self.pass);
         let mut report = SearchReport::default();
-        while report.simulations < simulations {
-            leaves.clear();
-            let want = (simulations - report.simulations).min(k.max(1) as u32);
-            let g = self.gather(want as usize, &mut leaves);
+        let mut no_cache = EvalCache::off();
+        let outcome = loop {
+            if self.is_done() {
+                break Ok(report);
+            }
+            let g = pass.gather(0, self);
             report.rounds += 1;
             report.collisions += g.collisions;
-            report.simulations += g.terminals;
-            for leaf in &leaves {
-                let value = evaluator.evaluate(&leaf.position, &mut policy);
-                self.apply(leaf, &policy, value);
-                report.simulations += 1;
+            report.simulations += g.leaves + g.terminals;
+            if pass.is_empty() {
+                if g.terminals == 0 {
+                    break Ok(report); // nothing can progress (no leaf is in flight here)
+                }
+                continue;
             }
-            if g.leaves == 0 && g.terminals == 0 {
-                break; // nothing can progress (cannot happen with all leaves applied)
+            match evaluator.evaluate(pass.leaves()) {
+                Ok(answers) => pass.apply(std::slice::from_mut(self), &answers, &mut no_cache),
+                Err(e) => break Err(e),
             }
+        };
+        self.pass = pass;
+        outcome
+    }
+
+    /// The move result into `out` (its buffers reused): the chosen move, the
+    /// policy target, the root value, per-move statistics, the principal variation.
+    pub fn result_into(&mut self, out: &mut MoveResult<G::Move>) {
+        let tree = &self.tree;
+        out.policy.resize(G::NUM_ACTIONS, 0.0);
+        self.root.policy_target(tree, &mut out.policy);
+        out.value = tree.root_value();
+        tree.root_stats_into(&mut out.moves);
+        tree.principal_variation_into(G::MAX_GAME_LENGTH, &mut out.pv);
+        let root = tree.root();
+        out.chosen = self
+            .root
+            .choose(tree, &mut self.rng)
+            .and_then(|child| root.index_move(tree.nodes()[child].action()));
+        if let (true, Some(mv)) = (out.pv.is_empty(), out.chosen) {
+            out.pv.push(mv);
         }
-        leaves.clear();
-        self.leaf_buf = leaves;
-        self.policy_buf = policy;
-        report
+    }
+
+    /// The move result (see [`result_into`](Search::result_into)).
+    pub fn result(&mut self) -> MoveResult<G::Move> {
+        let mut out = MoveResult::default();
+        self.result_into(&mut out);
+        out
+    }
+
+    /// Plays `mv` and starts the next move's search: the chosen subtree is kept
+    /// with `tree_reuse` (its visits count toward the next move's simulations).
+    ///
+    /// # Panics
+    /// If leaves are in flight.
+    pub fn play(&mut self, mv: G::Move) {
+        if self.tree.config.tree_reuse {
+            self.tree.advance(mv);
+        } else {
+            let mut next = self.tree.root().clone();
+            next.apply_unchecked(mv);
+            self.tree.reset(next);
+        }
+        self.root = RootState::new(&self.tree.config.root);
+        self.budget = self.tree.config.simulations.max(1);
+        self.done = self.tree.root_visits().min(self.budget);
+    }
+
+    /// Starts over at `position` (the tree's memory is kept; leaves still in
+    /// flight are forgotten).
+    pub fn reset(&mut self, position: G) {
+        self.tree.reset(position);
+        self.root = RootState::new(&self.tree.config.root);
+        self.budget = self.tree.config.simulations.max(1);
+        self.done = 0;
+        self.pass.clear();
     }
 }

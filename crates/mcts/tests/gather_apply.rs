@@ -3,9 +3,12 @@ mod common;
 
 use az_connect4::Connect4;
 use az_game::{Game, Player};
-use az_mcts::{Evaluator, Fpu, Leaf, Rollout, SearchConfig, Tree, Uniform, VirtualLoss};
+use az_mcts::{
+    Fpu, Leaf, PuctRoot, Rollout, RootPolicy, Search, SearchConfig, TemperatureSchedule, Tree,
+    Uniform, VirtualLoss,
+};
 use az_tictactoe::TicTacToe;
-use common::HashEval;
+use common::{HashEval, budget, hash_eval};
 use std::collections::{HashMap, HashSet};
 
 fn config(vl: VirtualLoss) -> SearchConfig {
@@ -24,7 +27,7 @@ fn apply_all<G: Game>(tree: &mut Tree<G>, leaves: &mut Vec<Leaf<G>>, round: usiz
         // A rotation, reversed on odd rounds: a permutation of the leaves.
         let j = if round % 2 == 1 { n - 1 - j } else { j };
         let leaf = &leaves[(j + round) % n];
-        let v = HashEval.evaluate(&leaf.position, &mut policy);
+        let v = hash_eval(leaf.position(), &mut policy);
         tree.apply(leaf, &policy, v);
     }
     leaves.clear();
@@ -49,7 +52,12 @@ fn pending_visits_return_to_zero_and_leaves_are_distinct() {
                 // Leaves of one round are distinct nodes, never terminal.
                 let nodes: HashSet<usize> = leaves.iter().map(|l| l.node()).collect();
                 assert_eq!(nodes.len(), leaves.len(), "{vl:?} k={k}: duplicate leaf");
-                assert!(leaves.iter().all(|l| !l.position.is_terminal()));
+                assert!(leaves.iter().all(|l| !l.position().is_terminal()));
+                assert!(
+                    leaves
+                        .iter()
+                        .all(|l| *l.moves() == *l.position().legal_moves())
+                );
                 assert_eq!(tree.total_pending() > 0, !leaves.is_empty());
                 apply_all(&mut tree, &mut leaves, round);
                 assert_eq!(
@@ -106,7 +114,7 @@ fn ref_simulate<G: Game>(node: &mut RefNode, pos: &G, cfg: &SearchConfig) -> f32
         o.value_for(pos.to_move())
     } else if node.children.is_empty() && node.visits == 0 {
         let mut policy = vec![0.0; G::NUM_ACTIONS];
-        let v = HashEval.evaluate(pos, &mut policy);
+        let v = hash_eval(pos, &mut policy);
         let moves = pos.legal_moves();
         let sum: f32 = moves.iter().map(|&m| policy[pos.move_index(m)]).sum();
         node.children = moves
@@ -182,8 +190,9 @@ fn k1_is_exactly_the_sequential_algorithm() {
     };
     for start in ["", "b2", "a1b2"] {
         let pos = TicTacToe::from_moves(start).unwrap();
-        let mut tree = Tree::new(pos, cfg.clone());
-        tree.search(&mut HashEval, 3000, 1);
+        let mut search = Search::new(pos, budget(cfg.clone(), 3000, 1));
+        search.run(&mut HashEval::default()).unwrap();
+        let tree = search.tree();
         let mut root = RefNode {
             visits: 0,
             value_sum: 0.0,
@@ -195,11 +204,11 @@ fn k1_is_exactly_the_sequential_algorithm() {
             root.visits += 1;
         }
         assert_eq!(tree.root_visits(), root.visits);
-        compare(&tree, 0, &root, start);
+        compare(tree, 0, &root, start);
         // Same seed, same tree.
-        let mut again = Tree::new(pos, cfg.clone());
-        again.search(&mut HashEval, 3000, 1);
-        assert_eq!(again.nodes(), tree.nodes());
+        let mut again = Search::new(pos, budget(cfg.clone(), 3000, 1));
+        again.run(&mut HashEval::default()).unwrap();
+        assert_eq!(again.tree().nodes(), tree.nodes());
     }
 }
 
@@ -207,11 +216,12 @@ fn k1_is_exactly_the_sequential_algorithm() {
 fn terminal_wins_are_found_by_the_rules() {
     // X to move wins at c1 (a1 b1 taken by X) and must not lose elsewhere.
     let pos = TicTacToe::from_moves("a1a2b1b2").unwrap();
-    let mut tree = Tree::new(pos, SearchConfig::default());
-    tree.search(&mut Uniform, 400, 4);
-    assert_eq!(pos.format_move(tree.choose_move(0.0).unwrap()), "c1");
-    assert!(tree.root_value() > 0.5, "root value {}", tree.root_value());
-    let best = &tree.root_stats()[0];
+    let mut search = Search::new(pos, budget(SearchConfig::default(), 400, 4));
+    search.run(&mut Uniform::default()).unwrap();
+    let result = search.result();
+    assert_eq!(pos.format_move(result.chosen.unwrap()), "c1");
+    assert!(result.value > 0.5, "root value {}", result.value);
+    let best = &result.moves[0];
     assert!(
         best.q > 0.99,
         "a won terminal is worth +1 to the chooser: {best:?}"
@@ -224,9 +234,9 @@ fn rollout_move(line: &str, seed: u64) -> String {
         seed,
         ..SearchConfig::default()
     };
-    let mut tree = Tree::new(pos, cfg);
-    tree.search(&mut Rollout::new(1, seed), 3000, 1);
-    pos.format_move(tree.choose_move(0.0).unwrap())
+    let mut search = Search::new(pos, budget(cfg, 3000, 1));
+    search.run(&mut Rollout::new(1, seed)).unwrap();
+    pos.format_move(search.result().chosen.unwrap())
 }
 
 #[test]
@@ -253,14 +263,17 @@ fn root_noise_is_dirichlet() {
     let mut sum_sq = [0.0f64; 7];
     for seed in 0..trials {
         let cfg = SearchConfig {
-            dirichlet_alpha: alpha,
-            dirichlet_epsilon: 1.0,
+            root: RootPolicy::Puct(PuctRoot {
+                dirichlet_alpha: alpha,
+                dirichlet_epsilon: 1.0,
+                ..PuctRoot::default()
+            }),
             seed,
-            ..SearchConfig::default()
+            ..budget(SearchConfig::default(), 1, 1)
         };
-        let mut tree = Tree::new(Connect4::new(), cfg);
-        tree.search(&mut Uniform, 1, 1);
-        let priors: Vec<f32> = tree.children(0).map(|(_, n)| n.prior()).collect();
+        let mut search = Search::new(Connect4::new(), cfg);
+        search.run(&mut Uniform::default()).unwrap();
+        let priors: Vec<f32> = search.tree().children(0).map(|(_, n)| n.prior()).collect();
         assert!((priors.iter().sum::<f32>() - 1.0).abs() < 1e-4);
         for (i, p) in priors.iter().enumerate() {
             sum[i] += f64::from(*p);
@@ -286,21 +299,28 @@ fn root_noise_is_dirichlet() {
 
 #[test]
 fn temperature_one_samples_by_visits_and_zero_takes_the_most_visited() {
-    let mut tree = Tree::new(
-        Connect4::new(),
-        SearchConfig {
-            seed: 3,
-            ..SearchConfig::default()
-        },
-    );
-    tree.search(&mut HashEval, 700, 1);
-    let stats = tree.root_stats();
+    let config = |temperature_moves| SearchConfig {
+        seed: 3,
+        root: RootPolicy::Puct(PuctRoot {
+            temperature: TemperatureSchedule {
+                moves: temperature_moves,
+            },
+            ..PuctRoot::default()
+        }),
+        ..budget(SearchConfig::default(), 700, 1)
+    };
+    // Temperature 1 at ply 0 (the first move of the schedule).
+    let mut search = Search::new(Connect4::new(), config(1));
+    search.run(&mut HashEval::default()).unwrap();
+    let stats = search.tree().root_stats();
     let total: u32 = stats.iter().map(|s| s.visits).sum();
     let draws = 20_000;
     let mut counts: HashMap<usize, u32> = HashMap::new();
+    let mut result = Default::default();
     for _ in 0..draws {
-        let mv = tree.choose_move(1.0).unwrap();
-        *counts.entry(tree.root().move_index(mv)).or_default() += 1;
+        search.result_into(&mut result);
+        let mv = result.chosen.unwrap();
+        *counts.entry(search.position().move_index(mv)).or_default() += 1;
     }
     // Pearson chi-square with 6 degrees of freedom; 22.46 is the 0.999 quantile.
     let chi2: f64 = stats
@@ -312,15 +332,20 @@ fn temperature_one_samples_by_visits_and_zero_takes_the_most_visited() {
         })
         .sum();
     assert!(chi2 < 22.46, "chi2 = {chi2}: {counts:?} vs {stats:?}");
-    let best = tree.choose_move(0.0).unwrap();
-    assert_eq!(tree.root().move_index(best), stats[0].index);
+    // Temperature 0: the same tree (same seed, same evaluator), its most visited move.
+    let mut greedy = Search::new(Connect4::new(), config(0));
+    greedy.run(&mut HashEval::default()).unwrap();
+    assert_eq!(greedy.tree().nodes(), search.tree().nodes());
+    let best = greedy.result().chosen.unwrap();
+    assert_eq!(greedy.position().move_index(best), stats[0].index);
 }
 
 #[test]
-fn advance_keeps_the_chosen_subtree() {
-    let mut tree = Tree::new(TicTacToe::new(), SearchConfig::default());
-    tree.search(&mut HashEval, 2000, 4);
-    let mv = tree.choose_move(0.0).unwrap();
+fn play_keeps_the_chosen_subtree() {
+    let mut search = Search::new(TicTacToe::new(), budget(SearchConfig::default(), 2000, 4));
+    search.run(&mut HashEval::default()).unwrap();
+    let mv = search.result().chosen.unwrap();
+    let tree = search.tree();
     let (child, before) = tree
         .children(0)
         .find(|(_, n)| n.action() == tree.root().move_index(mv))
@@ -330,7 +355,8 @@ fn advance_keeps_the_chosen_subtree() {
         .children(child)
         .map(|(_, n)| (n.action(), n.visits(), n.q()))
         .collect();
-    tree.advance(mv);
+    search.play(mv);
+    let tree = search.tree();
     assert_eq!(tree.root_visits(), before.visits());
     // The new root's value is now from its own mover's view: the sign flips.
     assert!((tree.root_value() + before.q()).abs() < 1e-6);
@@ -339,10 +365,24 @@ fn advance_keeps_the_chosen_subtree() {
         .map(|(_, n)| (n.action(), n.visits(), n.q()))
         .collect();
     assert_eq!(after, grandchildren);
-    // The kept tree goes on searching like any other.
-    tree.search(&mut HashEval, 500, 4);
-    assert_eq!(tree.root_visits(), before.visits() + 500);
-    assert_eq!(tree.total_pending(), 0);
+    // The kept visits count toward the next move's simulations.
+    assert_eq!(search.simulations(), before.visits().min(2000));
+    assert!(before.visits() < 2000);
+    // The kept tree goes on searching like any other, up to the move's budget.
+    search.run(&mut HashEval::default()).unwrap();
+    assert_eq!(search.tree().root_visits(), 2000);
+    assert_eq!(search.tree().total_pending(), 0);
+    // Without reuse, the next move starts a fresh tree.
+    let mut fresh = Search::new(
+        TicTacToe::new(),
+        SearchConfig {
+            tree_reuse: false,
+            ..budget(SearchConfig::default(), 200, 4)
+        },
+    );
+    fresh.run(&mut HashEval::default()).unwrap();
+    fresh.play(mv);
+    assert_eq!((fresh.tree().node_count(), fresh.simulations()), (1, 0));
     // A move never searched starts a fresh tree.
     let unvisited = TicTacToe::from_moves("").unwrap();
     let mut t2 = Tree::new(unvisited, SearchConfig::default());
@@ -353,25 +393,64 @@ fn advance_keeps_the_chosen_subtree() {
 
 #[test]
 fn policy_target_and_principal_variation() {
-    let mut tree = Tree::new(Connect4::new(), SearchConfig::default());
-    tree.search(&mut HashEval, 1000, 8);
-    let mut target = vec![0.0; 7];
-    tree.policy_target(&mut target);
+    let mut search = Search::new(Connect4::new(), budget(SearchConfig::default(), 1000, 8));
+    search.run(&mut HashEval::default()).unwrap();
+    let result = search.result();
+    let target = &result.policy;
     assert!((target.iter().sum::<f32>() - 1.0).abs() < 1e-5);
-    let stats = tree.root_stats();
+    let stats = &result.moves;
     assert_eq!(
         stats.iter().map(|s| s.visits).sum::<u32>() + 1,
-        tree.root_visits()
+        search.tree().root_visits()
     );
-    for s in &stats {
+    for s in stats {
         assert!((target[s.index] - s.visits as f32 / 999.0).abs() < 1e-5);
     }
-    let pv = tree.principal_variation(10);
+    let pv = result.pv.clone();
     assert!(!pv.is_empty());
-    assert_eq!(tree.root().move_index(pv[0]), stats[0].index);
+    assert_eq!(search.position().move_index(pv[0]), stats[0].index);
     // The line is playable.
-    let mut pos = *tree.root();
+    let mut pos = *search.position();
     for mv in pv {
         pos = pos.apply(mv).unwrap();
     }
+}
+
+#[test]
+fn one_simulation_is_the_policy_alone() {
+    // The root's evaluation only: no child visited, the move is the prior's argmax.
+    let pos = Connect4::from_moves("44").unwrap();
+    let mut search = Search::new(pos, budget(SearchConfig::default(), 0, 4));
+    search.run(&mut HashEval::default()).unwrap();
+    let result = search.result();
+    assert_eq!(search.tree().root_visits(), 1);
+    let mut policy = vec![0.0; 7];
+    let value = hash_eval(&pos, &mut policy);
+    assert!((result.value - value).abs() < 1e-6);
+    let argmax = (0..7)
+        .max_by(|&a, &b| policy[a].total_cmp(&policy[b]))
+        .unwrap();
+    assert_eq!(pos.move_index(result.chosen.unwrap()), argmax);
+    assert_eq!(result.pv, vec![result.chosen.unwrap()]);
+    assert!(result.moves.iter().all(|m| m.visits == 0));
+}
+
+#[test]
+fn terminal_leaves_are_scored_once_by_the_rules_then_by_their_mean() {
+    // X to move wins at c1; every later visit of the won child reuses its value.
+    let pos = TicTacToe::from_moves("a1a2b1b2").unwrap();
+    let mut search = Search::new(pos, budget(SearchConfig::default(), 300, 1));
+    search.run(&mut HashEval::default()).unwrap();
+    let tree = search.tree();
+    let win = pos.move_index(pos.parse_move("c1").unwrap());
+    let (_, node) = tree.children(0).find(|(_, n)| n.action() == win).unwrap();
+    assert!(
+        node.visits() > 100,
+        "the win is found and revisited: {node:?}"
+    );
+    assert_eq!(node.q(), 1.0, "every visit backs up exactly +1");
+    assert_eq!(
+        tree.stats().terminals as u32 + tree.stats().leaves as u32,
+        300
+    );
 }

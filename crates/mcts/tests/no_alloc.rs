@@ -1,11 +1,15 @@
 //! The hot path allocates nothing: once the arena and buffers have their
-//! capacity, gather / apply / search run without a single heap allocation.
+//! capacity, the search driver (gather / evaluate / apply, the move result)
+//! runs without a single heap allocation.
 //! (A counting global allocator; this file holds one test so no other test's
 //! allocations are counted.)
 
 use az_connect4::Connect4;
 use az_game::Game;
-use az_mcts::{Evaluator, Rollout, SearchConfig, Tree, Uniform, VirtualLoss};
+use az_mcts::{
+    Evaluator, MoveResult, PuctRoot, Rollout, RootPolicy, Search, SearchConfig, Uniform,
+    VirtualLoss,
+};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -40,31 +44,45 @@ fn allocations_during(f: impl FnOnce()) -> u64 {
     ALLOCATIONS.load(Ordering::Relaxed) - before
 }
 
-fn check<E: Evaluator<Connect4>>(eval: &mut E, vl: VirtualLoss, k: usize) {
-    let cfg = SearchConfig {
+fn config(vl: VirtualLoss, k: usize, simulations: u32) -> SearchConfig {
+    SearchConfig {
         virtual_loss: vl,
-        dirichlet_epsilon: 0.25,
+        simulations,
+        searches_per_game: k,
+        root: RootPolicy::Puct(PuctRoot {
+            dirichlet_epsilon: 0.25,
+            ..PuctRoot::default()
+        }),
         ..SearchConfig::default()
-    };
-    let mut tree = Tree::with_capacity(Connect4::new(), cfg, 200_000);
-    // Warm-up: the driver's leaf and path buffers reach their size.
-    tree.search(eval, 2000, k);
+    }
+}
+
+fn check<E: Evaluator<Connect4>>(eval: &mut E, vl: VirtualLoss, k: usize) {
+    let start = Connect4::new();
+    let mut search = Search::with_capacity(start, config(vl, k, 2000), 200_000);
+    let mut result = MoveResult::default();
+    // Warm-up: the driver's leaf and path buffers and the result reach their size.
+    search.run(eval).unwrap();
+    search.result_into(&mut result);
     let moves = 8;
     let n = allocations_during(|| {
         for _ in 0..moves {
-            tree.search(eval, 2000, k);
-            let mv = tree.choose_move(0.0).unwrap();
-            tree.advance(mv);
-            tree.search(eval, 2000, k);
-            let root = *tree.root();
-            tree.reset(root);
+            search.reset(start);
+            search.run(eval).unwrap();
+            search.result_into(&mut result);
+            search.play(result.chosen.unwrap());
+            search.run(eval).unwrap();
+            search.result_into(&mut result);
         }
     });
-    // `advance` copies the kept subtree into a spare arena, sized once at the
-    // first re-rooting; searches themselves must not allocate.
+    // `play` copies the kept subtree into a spare arena, sized once at the
+    // first re-rooting; searches and results themselves must not allocate.
+    let mut long = Search::with_capacity(start, config(vl, k, 5000), 200_000);
+    long.run(eval).unwrap();
     let searches = allocations_during(|| {
         for _ in 0..4 {
-            tree.search(eval, 5000, k);
+            long.reset(start);
+            long.run(eval).unwrap();
         }
     });
     assert_eq!(
@@ -80,8 +98,8 @@ fn check<E: Evaluator<Connect4>>(eval: &mut E, vl: VirtualLoss, k: usize) {
 #[test]
 fn search_does_not_allocate_per_simulation() {
     for k in [1, 8] {
-        check(&mut Uniform, VirtualLoss::Loss(1.0), k);
-        check(&mut Uniform, VirtualLoss::Visits(1.0), k);
+        check(&mut Uniform::default(), VirtualLoss::Loss(1.0), k);
+        check(&mut Uniform::default(), VirtualLoss::Visits(1.0), k);
         check(&mut Rollout::new(1, 1), VirtualLoss::Loss(1.0), k);
     }
 }

@@ -4,7 +4,7 @@
 
 use arrayvec::ArrayVec;
 use az_game::{Game, MoveError, Outcome, Player, Shape, Symmetry};
-use az_mcts::{SearchConfig, Tree, Uniform, VirtualLoss};
+use az_mcts::{Search, SearchConfig, Uniform, VirtualLoss};
 use std::fmt;
 
 struct Spec {
@@ -132,16 +132,19 @@ fn values_follow_the_player_across_a_pass() {
         for k in [1, 4] {
             let cfg = SearchConfig {
                 virtual_loss: vl,
+                simulations: 400,
+                searches_per_game: k,
                 ..SearchConfig::default()
             };
-            let mut tree = Tree::new(Table::new(), cfg);
-            tree.search(&mut Uniform, 400, k);
+            let mut search = Search::new(Table::new(), cfg);
+            search.run(&mut Uniform::default()).unwrap();
             assert_eq!(
-                tree.choose_move(0.0),
+                search.result().chosen,
                 Some(0),
                 "{vl:?} k={k}: {:?}",
-                tree.root_stats()
+                search.tree().root_stats()
             );
+            let tree = search.tree();
             assert!(
                 tree.root_value() > 0.8,
                 "{vl:?} k={k}: root value {}",
@@ -152,14 +155,15 @@ fn values_follow_the_player_across_a_pass() {
             assert!(b.q.abs() < 1e-6, "b leads to draws only: {b:?}");
             // After the pass node is played, the same player is still to move and
             // the kept subtree's value keeps its sign.
-            tree.advance(0);
+            search.play(0);
+            let tree = search.tree();
             assert_eq!(tree.root().to_move(), First);
             assert!(
                 tree.root_value() > 0.8,
                 "after advance: {}",
                 tree.root_value()
             );
-            assert_eq!(tree.choose_move(0.0), Some(0));
+            assert_eq!(search.result().chosen, Some(0));
         }
     }
 }

@@ -8,10 +8,10 @@
 pub mod batch_norm;
 pub mod board_conv;
 pub use board_conv::ConvKernel;
-mod folded;
+mod inference;
 mod loss;
 mod net;
 
-pub use folded::InferenceNet;
+pub use inference::InferenceNet;
 pub use loss::{Losses, losses, masked_log_softmax};
 pub use net::{ConvBn, NetConfig, PolicyValueNet, ResBlock};

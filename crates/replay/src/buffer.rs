@@ -2,7 +2,7 @@
 
 use crate::TrainBatch;
 use az_game::{Game, Symmetry};
-use az_selfplay::GameRecord;
+use az_record::GameRecord;
 use rand::{Rng, RngExt};
 
 /// The most recent `capacity` positions of self-play, each with its policy and

@@ -9,4 +9,4 @@ mod store;
 
 pub use batch::TrainBatch;
 pub use buffer::ReplayBuffer;
-pub use store::{ReplayError, ReplayStore, decode_chunk, encode_chunk, write_atomic};
+pub use store::{ReplayError, ReplayStore, decode_chunk, encode_chunk};

@@ -11,7 +11,7 @@
 
 use crate::ReplayBuffer;
 use az_game::{Game, Outcome, Player};
-use az_selfplay::GameRecord;
+use az_record::{GameRecord, write_atomic};
 use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 8] = b"AZREPLAY";
@@ -228,25 +228,6 @@ pub fn decode_chunk<G: Game>(bytes: &[u8], path: &Path) -> Result<Vec<GameRecord
     Ok(games)
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same folder,
-/// synced, then renamed over `path`.
-///
-/// # Errors
-/// [`ReplayError::Io`] naming the file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReplayError> {
-    use std::io::Write;
-    let io = |source| ReplayError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp).map_err(io)?;
-    f.write_all(bytes).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(io)
-}
-
 /// Chunk files of a replay folder and the games not yet written.
 #[derive(Debug)]
 pub struct ReplayStore<G: Game> {
@@ -332,7 +313,10 @@ impl<G: Game> ReplayStore<G> {
         }
         let seq = self.chunks.last().map_or(0, |c| c.0 + 1);
         let path = self.dir.join(format!("chunk-{seq:010}.azr"));
-        write_atomic(&path, &encode_chunk(&self.pending))?;
+        write_atomic(&path, &encode_chunk(&self.pending)).map_err(|e| ReplayError::Io {
+            path: e.path,
+            source: e.source,
+        })?;
         let positions = self.pending.iter().map(GameRecord::len).sum();
         self.pending.clear();
         self.chunks.push((seq, positions));

@@ -1,7 +1,7 @@
 use az_connect4::Connect4;
 use az_game::{Game, Outcome};
+use az_record::GameRecord;
 use az_replay::{ReplayBuffer, ReplayError, ReplayStore, TrainBatch, decode_chunk, encode_chunk};
-use az_selfplay::GameRecord;
 use az_tictactoe::TicTacToe;
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};

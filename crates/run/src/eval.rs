@@ -10,6 +10,7 @@ use az_arena::{
 };
 use az_experiment::{Experiment, ManifestError};
 use az_game::Game;
+use az_infer::ModelEvaluator;
 use az_model::InferenceNet;
 use flume::{Receiver, Sender};
 use std::thread::JoinHandle;
@@ -47,7 +48,7 @@ struct Job {
 
 /// The evaluation thread.
 #[derive(Debug)]
-pub struct Evaluator {
+pub struct EvalThread {
     jobs: Option<Sender<Job>>,
     reports: Receiver<EvalReport>,
     handle: Option<JoinHandle<()>>,
@@ -86,7 +87,7 @@ pub fn opponents<G: Game>(exp: &Experiment) -> Result<Vec<OpponentSpec>, Manifes
     Ok(out)
 }
 
-impl Evaluator {
+impl EvalThread {
     /// Starts the thread for game `G` with `exp`'s opponents (checked by
     /// [`opponents`]). `previous`: the weights and Elo the ladder goes on from (a
     /// resumed run), or `None` to start it at 0.
@@ -94,7 +95,7 @@ impl Evaluator {
         exp: &Experiment,
         opponents: Vec<OpponentSpec>,
         previous: Option<(InferenceNet, f64)>,
-    ) -> Evaluator {
+    ) -> EvalThread {
         let (jobs, job_rx) = flume::unbounded::<Job>();
         let (report_tx, reports) = flume::unbounded();
         let exp = exp.clone();
@@ -102,7 +103,7 @@ impl Evaluator {
             .name("az-eval".to_owned())
             .spawn(move || eval_loop::<G>(&exp, &opponents, previous, &job_rx, &report_tx))
             .expect("spawning the evaluation thread");
-        Evaluator {
+        EvalThread {
             jobs: Some(jobs),
             reports,
             handle: Some(handle),
@@ -160,7 +161,7 @@ impl Evaluator {
     }
 }
 
-impl Drop for Evaluator {
+impl Drop for EvalThread {
     fn drop(&mut self) {
         self.jobs = None; // the thread ends after its current job
         if let Some(h) = self.handle.take() {
@@ -182,7 +183,7 @@ fn eval_loop<G: Game>(
     let mut sets: Option<Vec<PhasePositions<G>>> = None;
     for job in jobs.iter() {
         let t0 = Instant::now();
-        let mut agent = Agent::new(job.net.clone(), config.clone());
+        let mut agent = Agent::with_model(job.net.clone(), config.clone());
         let mut matches = Vec::new();
         let mut elo = None;
         let round_seed = seed ^ job.step.wrapping_mul(0x9e37_79b9_7f4a_7c15);
@@ -193,7 +194,7 @@ fn eval_loop<G: Game>(
                         elo = Some(0.0);
                         continue;
                     };
-                    let mut other = Agent::new(net.clone(), config.clone());
+                    let mut other = Agent::with_model(net.clone(), config.clone());
                     let r = play_match::<G>(&mut agent, &mut other, games, 2, round_seed);
                     elo = Some(prev_elo + elo_difference(&r));
                     (r, "previous".to_owned())
@@ -251,10 +252,10 @@ pub fn mistake_sets<G: Game>(exp: &Experiment, per_phase: usize) -> Option<Vec<P
 pub fn policy_and_search_mistakes<G: Game>(
     exp: &Experiment,
     net: &InferenceNet,
-    search: &mut Agent<InferenceNet>,
+    search: &mut Agent<ModelEvaluator<InferenceNet>>,
     sets: &[PhasePositions<G>],
 ) -> (MistakeRates, MistakeRates) {
-    let mut policy = Agent::new(net.clone(), agent_config(exp, Some(0)));
+    let mut policy = Agent::with_model(net.clone(), agent_config(exp, Some(0)));
     (
         mistake_rates(&mut policy, sets),
         mistake_rates(search, sets),

@@ -16,9 +16,11 @@ mod eval;
 mod metrics;
 mod run_dir;
 
-pub use config::{agent_config, net_config, train_config};
+pub use config::{
+    agent_config, net_config, search_config, selfplay_config, server_config, train_config,
+};
 pub use eval::{
-    EvalReport, Evaluator, baseline, mistake_sets, opponents, policy_and_search_mistakes,
+    EvalReport, EvalThread, baseline, mistake_sets, opponents, policy_and_search_mistakes,
 };
 pub use metrics::{Metrics, Snapshot};
 pub use run_dir::{
@@ -30,8 +32,9 @@ use az_arena::OpponentSpec;
 use az_experiment::Experiment;
 use az_game::{Game, Outcome, Player};
 use az_infer::Server;
+use az_record::GameRecord;
 use az_replay::{ReplayBuffer, ReplayStore, TrainBatch};
-use az_selfplay::{GameRecord, SelfPlay};
+use az_selfplay::SelfPlay;
 use az_train::{CheckpointMeta, TrainError, Trainer};
 use burn::tensor::Device;
 use rand::SeedableRng;
@@ -119,7 +122,7 @@ pub fn run<G: Game>(exp: &Experiment, device: &Device, opts: &RunOptions) -> Res
         }
         std::fs::create_dir_all(run.root())
             .with_context(|| format!("creating {}", run.root().display()))?;
-        az_replay::write_atomic(&run.manifest(), exp.to_toml().as_bytes())?;
+        az_record::write_atomic(&run.manifest(), exp.to_toml().as_bytes())?;
         RunRecord {
             experiment: exp.name.clone(),
             game: G::NAME.to_owned(),
@@ -213,9 +216,9 @@ pub fn run<G: Game>(exp: &Experiment, device: &Device, opts: &RunOptions) -> Res
     )?;
     metrics.writer().flush()?;
 
-    let (server, client) = Server::start(trainer.inference_net(device), exp.server_config());
+    let (server, client) = Server::start(trainer.inference_net(device), server_config(exp));
     let publisher = server.publisher();
-    let mut sp_cfg = exp.selfplay_config();
+    let mut sp_cfg = selfplay_config(exp);
     sp_cfg.seed = sp_cfg
         .seed
         .wrapping_add((record.sessions.len() as u64 - 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
@@ -246,7 +249,8 @@ pub fn run<G: Game>(exp: &Experiment, device: &Device, opts: &RunOptions) -> Res
             }
         }
     }
-    let mut evaluator = (m.eval.every > 0).then(|| Evaluator::start::<G>(exp, opponents, previous));
+    let mut evaluator =
+        (m.eval.every > 0).then(|| EvalThread::start::<G>(exp, opponents, previous));
     let mut last_eval_step = None;
     if let Some(e) = evaluator.as_mut() {
         if ladder.is_some_and(|p| p.step == trainer.steps()) {
@@ -363,7 +367,7 @@ pub fn run<G: Game>(exp: &Experiment, device: &Device, opts: &RunOptions) -> Res
             }
         }
         // Errors past this point end the loop, so the threads still get shut down.
-        if let Some(r) = evaluator.as_mut().and_then(Evaluator::poll) {
+        if let Some(r) = evaluator.as_mut().and_then(EvalThread::poll) {
             match record_ladder(&run, &mut ladder, &r).and_then(|()| metrics.eval(&r)) {
                 Ok(s) => out.line(&eval_line(&r, &s)),
                 Err(e) => {

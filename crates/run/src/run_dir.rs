@@ -128,7 +128,7 @@ impl RunDir {
     /// If it cannot be written.
     pub fn write_ladder(&self, point: LadderPoint) -> Result<()> {
         let text = serde_json::to_string(&point).expect("a ladder point serialises");
-        az_replay::write_atomic(&self.ladder(), text.as_bytes()).map_err(anyhow::Error::from)
+        az_record::write_atomic(&self.ladder(), text.as_bytes()).map_err(anyhow::Error::from)
     }
 
     /// The checkpoint file of `step`.
@@ -200,7 +200,7 @@ impl RunDir {
     /// If it cannot be written.
     pub fn write_record(&self, record: &RunRecord) -> Result<()> {
         let text = serde_json::to_string_pretty(record).expect("a run record serialises");
-        az_replay::write_atomic(&self.record(), text.as_bytes()).map_err(anyhow::Error::from)
+        az_record::write_atomic(&self.record(), text.as_bytes()).map_err(anyhow::Error::from)
     }
 
     /// Appends `line` to the log.

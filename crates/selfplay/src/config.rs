@@ -1,27 +1,21 @@
 //! Self-play settings.
 
-use az_mcts::{SearchConfig, TemperatureSchedule};
+use az_mcts::{PuctRoot, RootPolicy, SearchConfig, TemperatureSchedule};
 
-/// How self-play runs: games × searches per game, workers, and the search itself.
+/// How self-play runs: games in parallel, workers, groups, and each game's search.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SelfPlayConfig {
     /// Games in flight over all workers.
     pub parallel_games: usize,
-    /// Leaves gathered per game per round (virtual loss keeps them apart).
-    pub searches_per_game: usize,
     /// Worker threads; each owns `parallel_games / workers` games (the first ones one more).
     pub workers: usize,
     /// Groups per worker that alternate, so tree work overlaps the network (at least 2
     /// when a worker has 2 games or more).
     pub groups: usize,
-    /// Simulations per move.
-    pub simulations: u32,
-    /// PUCT, virtual loss, root noise (its `seed` is replaced per game slot).
+    /// Each game's search: simulations per move, leaves per pass
+    /// (`searches_per_game`), PUCT, virtual loss, the root policy (noise,
+    /// temperature), tree reuse. Its `seed` is replaced per game slot.
     pub search: SearchConfig,
-    /// Temperature 1 for the first moves, then 0.
-    pub temperature: TemperatureSchedule,
-    /// Keep the chosen subtree between moves.
-    pub tree_reuse: bool,
     /// Resign when the root value for the player to move falls below this (`None` = never).
     pub resign_threshold: Option<f32>,
     /// Share of games, in `[0, 1]`, that never resign, to measure false resignations.
@@ -38,16 +32,18 @@ impl Default for SelfPlayConfig {
     fn default() -> Self {
         SelfPlayConfig {
             parallel_games: 64,
-            searches_per_game: 4,
             workers: 1,
             groups: 2,
-            simulations: 100,
             search: SearchConfig {
-                dirichlet_epsilon: 0.25,
+                simulations: 100,
+                searches_per_game: 4,
+                root: RootPolicy::Puct(PuctRoot {
+                    dirichlet_epsilon: 0.25,
+                    temperature: TemperatureSchedule { moves: 8 },
+                    ..PuctRoot::default()
+                }),
                 ..SearchConfig::default()
             },
-            temperature: TemperatureSchedule { moves: 8 },
-            tree_reuse: true,
             resign_threshold: None,
             resign_check_share: 0.1,
             cache_size: 0,

@@ -9,12 +9,11 @@
 //! deterministic model).
 
 mod config;
-mod record;
 mod stats;
 mod worker;
 
+pub use az_record::GameRecord;
 pub use config::SelfPlayConfig;
-pub use record::GameRecord;
 pub use stats::{TimeSplit, WorkerStats, WorkerTimes};
 pub use worker::StopReason;
 

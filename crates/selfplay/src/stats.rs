@@ -10,13 +10,13 @@ pub struct WorkerTimes {
     pub gather: Duration,
     /// Encoding leaves and their legal-move masks into the request.
     pub encode: Duration,
-    /// Evaluation cache lookups and inserts.
+    /// Evaluation cache lookups (inserts are part of `apply`).
     pub cache: Duration,
     /// Sending requests to the server.
     pub send: Duration,
     /// Blocked, waiting for the server's answer.
     pub wait: Duration,
-    /// Expanding leaves and backing up values.
+    /// Expanding leaves, backing up values, storing answers in the cache.
     pub apply: Duration,
     /// Choosing and playing moves, re-rooting trees, starting games.
     pub play: Duration,

@@ -1,9 +1,14 @@
-//! One self-play worker thread: its games, split into groups that alternate.
+//! One self-play worker thread: many searches, one request per group of games.
+//!
+//! The worker owns its games' [`Search`]es and splits them into groups that
+//! alternate: while the server evaluates one group's request, the worker applies
+//! the answers of another, plays the moves that are due, and gathers that
+//! group's next leaves ([`Pass`]) into its next request.
 
 use crate::{GameRecord, SelfPlayConfig, WorkerStats};
 use az_game::{Game, Outcome, Player};
-use az_infer::{Batch, Client, EvalCache};
-use az_mcts::{Leaf, SearchConfig, Tree};
+use az_infer::{Batch, Client};
+use az_mcts::{EvalCache, MoveResult, Pass, Search, SearchConfig};
 use flume::{Receiver, Sender};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
@@ -19,14 +24,11 @@ pub(crate) struct Shared {
     pub started: AtomicU64,
 }
 
-/// One game in flight.
-struct Slot<G: Game> {
-    tree: Tree<G>,
+/// The record of one game in flight (its search is kept apart, in `searches`).
+struct GameInPlay<G: Game> {
     moves: Vec<G::Move>,
     policies: Vec<f32>,
     values: Vec<f32>,
-    /// Simulations done for the current move.
-    sims: u32,
     resign_disabled: bool,
     would_resign: Option<Player>,
     game_index: u64,
@@ -35,9 +37,9 @@ struct Slot<G: Game> {
 
 /// Games that share one request per round.
 struct Group<G: Game> {
-    slots: std::ops::Range<usize>,
-    /// Leaves in flight with their slot, in request order.
-    leaves: Vec<(u32, Leaf<G>)>,
+    games: std::ops::Range<usize>,
+    /// Leaves in flight, in request order.
+    pass: Pass<G>,
     /// The request buffers; `None` while they are at the server.
     batch: Option<Batch>,
     /// Where the answer to the request in flight arrives.
@@ -51,14 +53,16 @@ pub(crate) struct Worker<G: Game> {
     records: Sender<GameRecord<G>>,
     shared: Arc<Shared>,
     stats_out: Arc<Mutex<WorkerStats>>,
-    slots: Vec<Slot<G>>,
+    /// One search per game slot; `games[s]` is its record.
+    searches: Vec<Search<G>>,
+    games: Vec<GameInPlay<G>>,
     groups: Vec<Group<G>>,
     cache: EvalCache,
     rng: SmallRng,
     stats: WorkerStats,
     games_played: u64,
-    /// Leaves of one tree's gather, before the cache sorts them.
-    fresh: Vec<Leaf<G>>,
+    /// The move result of the search that just ended (buffers reused).
+    result: MoveResult<G::Move>,
 }
 
 /// Why a worker stopped.
@@ -89,33 +93,34 @@ impl<G: Game> Worker<G> {
         stats_out: Arc<Mutex<WorkerStats>>,
     ) -> Self {
         let groups_n = config.groups.max(1).min(games.max(1));
-        let k = config.searches_per_game.max(1);
-        let capacity = (config.simulations as usize + 1) * 8;
-        let slots = (0..games)
+        let k = config.search.searches_per_game.max(1);
+        let capacity = (config.search.simulations as usize + 1) * 8;
+        let searches = (0..games)
             .map(|s| {
                 let search = SearchConfig {
                     seed: slot_seed(config.seed, id, s),
                     ..config.search.clone()
                 };
-                Slot {
-                    tree: Tree::with_capacity(G::new(), search, capacity),
-                    moves: Vec::new(),
-                    policies: Vec::new(),
-                    values: Vec::new(),
-                    sims: 0,
-                    resign_disabled: false,
-                    would_resign: None,
-                    game_index: 0,
-                    active: false,
-                }
+                Search::with_capacity(G::new(), search, capacity)
+            })
+            .collect();
+        let in_play = (0..games)
+            .map(|_| GameInPlay {
+                moves: Vec::new(),
+                policies: Vec::new(),
+                values: Vec::new(),
+                resign_disabled: false,
+                would_resign: None,
+                game_index: 0,
+                active: false,
             })
             .collect();
         let groups = (0..groups_n)
             .map(|g| {
                 let (a, b) = (g * games / groups_n, (g + 1) * games / groups_n);
                 Group {
-                    slots: a..b,
-                    leaves: Vec::with_capacity((b - a) * k),
+                    games: a..b,
+                    pass: Pass::with_capacity((b - a) * k),
                     batch: Some(Batch::new(G::SHAPE.len(), G::NUM_ACTIONS, (b - a) * k)),
                     reply: None,
                 }
@@ -131,43 +136,43 @@ impl<G: Game> Worker<G> {
             records,
             shared,
             stats_out,
-            slots,
+            searches,
+            games: in_play,
             groups,
             stats: WorkerStats {
                 workers: 1,
                 ..WorkerStats::default()
             },
             games_played: 0,
-            fresh: Vec::with_capacity(k),
+            result: MoveResult::default(),
         }
     }
 
     /// Claims a game from the `max_games` budget and resets slot `s` to the start.
     fn start_game(&mut self, s: usize) -> bool {
-        if let Some(max) = self.config.max_games {
-            if self.shared.started.fetch_add(1, Ordering::AcqRel) >= max {
-                self.slots[s].active = false;
-                return false;
-            }
+        if let Some(max) = self.config.max_games
+            && self.shared.started.fetch_add(1, Ordering::AcqRel) >= max
+        {
+            self.games[s].active = false;
+            return false;
         }
         let disabled = self.config.resign_threshold.is_some()
             && self.rng.random::<f32>() < self.config.resign_check_share;
-        let slot = &mut self.slots[s];
-        slot.tree.reset(G::new());
-        slot.moves.clear();
-        slot.policies.clear();
-        slot.values.clear();
-        slot.sims = 0;
-        slot.resign_disabled = disabled;
-        slot.would_resign = None;
-        slot.game_index = self.games_played;
-        slot.active = true;
+        self.searches[s].reset(G::new());
+        let game = &mut self.games[s];
+        game.moves.clear();
+        game.policies.clear();
+        game.values.clear();
+        game.resign_disabled = disabled;
+        game.would_resign = None;
+        game.game_index = self.games_played;
+        game.active = true;
         self.games_played += 1;
         true
     }
 
     pub(crate) fn run(mut self) -> StopReason {
-        for s in 0..self.slots.len() {
+        for s in 0..self.games.len() {
             self.start_game(s);
         }
         let reason = loop {
@@ -209,101 +214,56 @@ impl<G: Game> Worker<G> {
         if let Some(reply) = self.groups[g].reply.take() {
             let t = Instant::now();
             let batch = self.client.receive(&reply).ok_or(StopReason::ServerGone)?;
-            self.stats.time.wait += t.elapsed();
-            self.apply_answers(g, &batch);
-            self.groups[g].batch = Some(batch);
+            let t2 = Instant::now();
+            self.stats.time.wait += t2 - t;
+            let group = &mut self.groups[g];
+            group
+                .pass
+                .apply(&mut self.searches, &batch.evaluations(), &mut self.cache);
+            group.batch = Some(batch);
+            self.stats.time.apply += t2.elapsed();
         }
         // 2. Moves that have their simulations.
         let t = Instant::now();
-        let range = self.groups[g].slots.clone();
+        let range = self.groups[g].games.clone();
         for s in range.clone() {
-            if self.slots[s].active && self.slots[s].sims >= self.config.simulations {
+            if self.games[s].active && self.searches[s].is_done() {
                 self.play_move(s)?;
             }
         }
         self.stats.time.play += t.elapsed();
         // 3. Gather and send.
         self.gather_and_send(g)?;
-        Ok(range.into_iter().any(|s| self.slots[s].active))
-    }
-
-    fn apply_answers(&mut self, g: usize, batch: &Batch) {
-        let t = Instant::now();
-        let group = &mut self.groups[g];
-        for (i, (s, leaf)) in group.leaves.iter().enumerate() {
-            let (policy, value) = batch.output(i);
-            let slot = &mut self.slots[*s as usize];
-            slot.tree.apply(leaf, policy, value);
-            slot.sims += 1;
-        }
-        self.stats.time.apply += t.elapsed();
-        if self.cache.capacity() > 0 {
-            let t = Instant::now();
-            for (i, (_, leaf)) in group.leaves.iter().enumerate() {
-                let (policy, value) = batch.output(i);
-                self.cache
-                    .insert(leaf.position.position_hash(), policy, value);
-            }
-            self.stats.time.cache += t.elapsed();
-        }
-        group.leaves.clear();
+        Ok(range.into_iter().any(|s| self.games[s].active))
     }
 
     fn gather_and_send(&mut self, g: usize) -> Result<(), StopReason> {
-        let k = self.config.searches_per_game.max(1);
-        let range = self.groups[g].slots.clone();
-        let mut fresh = std::mem::take(&mut self.fresh);
         let group = &mut self.groups[g];
-        debug_assert!(group.leaves.is_empty());
-        let mut gather_time = std::time::Duration::ZERO;
-        let mut cache_time = std::time::Duration::ZERO;
-        for s in range {
-            let slot = &mut self.slots[s];
-            if !slot.active {
-                continue;
+        debug_assert!(group.pass.is_empty());
+        let t = Instant::now();
+        for s in group.games.clone() {
+            if self.games[s].active {
+                let got = group.pass.gather(s, &mut self.searches[s]);
+                self.stats.terminals += u64::from(got.terminals);
+                self.stats.collisions += u64::from(got.collisions);
             }
-            let want = (self.config.simulations.saturating_sub(slot.sims) as usize).min(k);
-            if want == 0 {
-                continue;
-            }
-            let t = Instant::now();
-            let got = slot.tree.gather(want, &mut fresh);
-            slot.sims += got.terminals;
-            self.stats.terminals += u64::from(got.terminals);
-            self.stats.collisions += u64::from(got.collisions);
-            let t2 = Instant::now();
-            gather_time += t2 - t;
-            if self.cache.capacity() == 0 {
-                group.leaves.extend(fresh.drain(..).map(|l| (s as u32, l)));
-                continue;
-            }
-            for leaf in fresh.drain(..) {
-                self.stats.cache_lookups += 1;
-                match self.cache.get(leaf.position.position_hash()) {
-                    Some((policy, value)) => {
-                        slot.tree.apply(&leaf, policy, value);
-                        slot.sims += 1;
-                        self.stats.cache_hits += 1;
-                    }
-                    None => group.leaves.push((s as u32, leaf)),
-                }
-            }
-            cache_time += t2.elapsed();
         }
-        self.fresh = fresh;
-        self.stats.time.gather += gather_time;
-        self.stats.time.cache += cache_time;
+        let t2 = Instant::now();
+        self.stats.time.gather += t2 - t;
+        if self.cache.is_on() {
+            let gathered = group.pass.len() as u64;
+            let hits = group
+                .pass
+                .answer_from_cache(&mut self.searches, &mut self.cache);
+            self.stats.cache_lookups += gathered;
+            self.stats.cache_hits += u64::from(hits);
+            self.stats.time.cache += t2.elapsed();
+        }
 
         let t = Instant::now();
         let mut batch = group.batch.take().expect("the group's batch is home");
         batch.clear();
-        for (_, leaf) in &group.leaves {
-            let (input, mask) = batch.push();
-            leaf.position.encode(input);
-            for &mv in leaf.position.legal_moves().iter() {
-                mask[leaf.position.move_index(mv)] = 1.0;
-            }
-        }
+        batch.push_leaves(group.pass.leaves());
         self.stats.time.encode += t.elapsed();
         if batch.is_empty() {
             group.batch = Some(batch);
@@ -321,44 +281,33 @@ impl<G: Game> Worker<G> {
         sent.map_err(|_| StopReason::ServerGone)
     }
 
-    /// Plays the move of slot `s` once its simulations are done; finishes the game
+    /// Plays the move of slot `s` once its search is done; finishes the game
     /// if it ended (by the rules or by resignation).
     fn play_move(&mut self, s: usize) -> Result<(), StopReason> {
-        let cfg = &self.config;
-        let slot = &mut self.slots[s];
-        let ply = slot.moves.len();
-        let start = slot.policies.len();
-        slot.policies.resize(start + G::NUM_ACTIONS, 0.0);
-        slot.tree.policy_target(&mut slot.policies[start..]);
-        let value = slot.tree.root_value();
-        slot.values.push(value);
-        let mover = slot.tree.root().to_move();
-        if cfg.resign_threshold.is_some_and(|th| value < th) {
-            if slot.resign_disabled {
-                slot.would_resign.get_or_insert(mover);
+        let search = &mut self.searches[s];
+        search.result_into(&mut self.result);
+        let result = &self.result;
+        let game = &mut self.games[s];
+        let mover = search.position().to_move();
+        if self
+            .config
+            .resign_threshold
+            .is_some_and(|th| result.value < th)
+        {
+            if game.resign_disabled {
+                game.would_resign.get_or_insert(mover);
             } else {
-                // The policy row of the resigning position has no move: drop it.
-                slot.policies.truncate(start);
-                slot.values.pop();
+                // The resigning position has no move: it is not recorded.
                 return self.finish(s, Outcome::Win(mover.other()), Some(mover));
             }
         }
-        let mv = slot
-            .tree
-            .choose_move(cfg.temperature.at(ply))
-            .expect("a searched root has a visited move");
-        slot.moves.push(mv);
-        if cfg.tree_reuse {
-            slot.tree.advance(mv);
-            slot.sims = slot.tree.root_visits().min(cfg.simulations);
-        } else {
-            let mut next = slot.tree.root().clone();
-            next.apply_unchecked(mv);
-            slot.tree.reset(next);
-            slot.sims = 0;
-        }
+        game.policies.extend_from_slice(&result.policy);
+        game.values.push(result.value);
+        let mv = result.chosen.expect("a searched root has a move");
+        game.moves.push(mv);
+        search.play(mv);
         self.stats.moves += 1;
-        if let Some(outcome) = slot.tree.root().outcome() {
+        if let Some(outcome) = search.position().outcome() {
             return self.finish(s, outcome, None);
         }
         Ok(())
@@ -371,17 +320,17 @@ impl<G: Game> Worker<G> {
         resigned: Option<Player>,
     ) -> Result<(), StopReason> {
         let t = Instant::now();
-        let slot = &mut self.slots[s];
+        let game = &mut self.games[s];
         let record = GameRecord {
-            moves: std::mem::take(&mut slot.moves),
-            policies: std::mem::take(&mut slot.policies),
-            root_values: std::mem::take(&mut slot.values),
+            moves: std::mem::take(&mut game.moves),
+            policies: std::mem::take(&mut game.policies),
+            root_values: std::mem::take(&mut game.values),
             outcome,
             resigned,
-            resign_disabled: slot.resign_disabled,
-            would_have_resigned: slot.would_resign,
+            resign_disabled: game.resign_disabled,
+            would_have_resigned: game.would_resign,
             worker: self.id,
-            game_index: slot.game_index,
+            game_index: game.game_index,
         };
         self.stats.games += 1;
         self.stats.game_length_sum += record.moves.len() as u64;

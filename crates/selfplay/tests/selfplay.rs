@@ -3,6 +3,7 @@
 
 use az_game::{Game, Outcome};
 use az_infer::{BatchModel, Server, ServerConfig, UniformModel};
+use az_mcts::SearchConfig;
 use az_selfplay::{GameRecord, SelfPlay, SelfPlayConfig, StopReason};
 use az_tictactoe::TicTacToe;
 use std::sync::mpsc;
@@ -80,14 +81,18 @@ fn model() -> HashModel {
 }
 
 fn config(games: u64) -> SelfPlayConfig {
+    let base = SelfPlayConfig::default();
     SelfPlayConfig {
         parallel_games: 8,
-        searches_per_game: 4,
         workers: 1,
-        simulations: 40,
+        search: SearchConfig {
+            simulations: 40,
+            searches_per_game: 4,
+            ..base.search
+        },
         max_games: Some(games),
         seed: 11,
-        ..SelfPlayConfig::default()
+        ..base
     }
 }
 

@@ -266,12 +266,9 @@ impl Trainer {
             .map_err(|e| corrupt(&e))?;
         let optim = self.optim.into_bytes().map_err(|e| corrupt(&e))?;
         let bytes = checkpoint::encode(&meta, &net, &optim);
-        az_replay::write_atomic(path, &bytes).map_err(|e| match e {
-            az_replay::ReplayError::Io { path, source } => CheckpointError::Io { path, source },
-            other => CheckpointError::Corrupt {
-                path: path.to_owned(),
-                reason: other.to_string(),
-            },
+        az_record::write_atomic(path, &bytes).map_err(|e| CheckpointError::Io {
+            path: e.path,
+            source: e.source,
         })
     }
 

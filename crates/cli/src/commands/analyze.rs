@@ -1,10 +1,11 @@
 //! `az analyze`: the agent's search on positions read from stdin, one JSON line each.
 
-use super::agent::{load_net, resolve};
 use crate::error::BadInput;
 use crate::games::{GameVisitor, with_game};
-use az_arena::{Agent, Analysis};
+use crate::target::{load_net, resolve};
+use az_arena::Agent;
 use az_game::Game;
+use az_mcts::MoveResult;
 use std::io::{BufRead, Write};
 
 /// Arguments of `az analyze`.
@@ -23,8 +24,8 @@ pub struct AnalyzeArgs {
     pub json: bool,
 }
 
-/// The analysis of `p` as one JSON object.
-pub fn analysis_json<G: Game>(text: &str, p: &G, a: &Analysis<G::Move>) -> serde_json::Value {
+/// The analysis of `p` (a position not over) as one JSON object.
+pub fn analysis_json<G: Game>(text: &str, p: &G, a: &MoveResult<G::Move>) -> serde_json::Value {
     let moves: Vec<serde_json::Value> = a
         .moves
         .iter()
@@ -42,13 +43,13 @@ pub fn analysis_json<G: Game>(text: &str, p: &G, a: &Analysis<G::Move>) -> serde
             })
             .collect();
     serde_json::json!({
-        "position": text, "best": p.format_move(a.best), "value": a.value, "moves": moves, "pv": pv,
+        "position": text, "best": a.chosen.map(|mv| p.format_move(mv)), "value": a.value, "moves": moves, "pv": pv,
     })
 }
 
 struct Visit<'a> {
     args: &'a AnalyzeArgs,
-    target: super::agent::Target,
+    target: crate::target::Target,
 }
 
 impl GameVisitor for Visit<'_> {
@@ -57,7 +58,7 @@ impl GameVisitor for Visit<'_> {
     fn visit<G: Game>(self) -> anyhow::Result<()> {
         let exp = &self.target.exp;
         let config = az_run::agent_config(exp, self.args.simulations);
-        let mut agent = Agent::new(load_net::<G>(exp, &self.target.checkpoint)?, config);
+        let mut agent = Agent::with_model(load_net::<G>(exp, &self.target.checkpoint)?, config);
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
         for (i, line) in std::io::stdin().lock().lines().enumerate() {
@@ -73,7 +74,8 @@ impl GameVisitor for Visit<'_> {
                 ))
                 .into());
             }
-            let a = agent.analyze(&p);
+            let a = agent.analyze(&p)?;
+            let best = a.chosen.expect("a position not over has a move");
             if self.args.json {
                 writeln!(out, "{}", analysis_json(text, &p, &a))?;
             } else {
@@ -86,7 +88,7 @@ impl GameVisitor for Visit<'_> {
                 writeln!(
                     out,
                     "{text}: best {} value {:+.3} ({})",
-                    p.format_move(a.best),
+                    p.format_move(best),
                     a.value,
                     top.join(", ")
                 )?;

@@ -1,8 +1,8 @@
 //! `az eval`: a match of a trained agent against an opponent.
 
-use super::agent::{load_net, resolve};
 use crate::error::BadInput;
 use crate::games::{GameVisitor, with_game};
+use crate::target::{load_net, resolve};
 use az_arena::{Agent, OpponentSpec, elo_difference, play_match};
 use az_game::Game;
 
@@ -38,7 +38,7 @@ pub struct EvalArgs {
 
 struct Visit<'a> {
     args: &'a EvalArgs,
-    target: super::agent::Target,
+    target: crate::target::Target,
     opponent: OpponentSpec,
 }
 
@@ -48,7 +48,8 @@ impl GameVisitor for Visit<'_> {
     fn visit<G: Game>(self) -> Result<String, BadInput> {
         let (args, exp) = (self.args, &self.target.exp);
         let config = az_run::agent_config(exp, args.simulations);
-        let mut agent = Agent::new(load_net::<G>(exp, &self.target.checkpoint)?, config.clone());
+        let mut agent =
+            Agent::with_model(load_net::<G>(exp, &self.target.checkpoint)?, config.clone());
         let checkpoint_opponent = matches!(self.opponent, OpponentSpec::Checkpoint(_));
         let opening_plies = args
             .opening_plies
@@ -57,7 +58,7 @@ impl GameVisitor for Visit<'_> {
             OpponentSpec::Checkpoint(path) => {
                 let other = resolve(path, &args.overrides)?;
                 let net = load_net::<G>(&other.exp, &other.checkpoint)?;
-                let mut other = Agent::new(net, config);
+                let mut other = Agent::with_model(net, config);
                 play_match::<G>(&mut agent, &mut other, args.games, opening_plies, args.seed)
             }
             OpponentSpec::Perfect if G::oracle().is_none() => {

@@ -1,9 +1,9 @@
 //! `az mistakes`: a trained agent's mistake rates per game phase against the
 //! game's oracle, on the positions its run's evaluations use.
 
-use super::agent::{Target, load_net, resolve};
 use crate::error::BadInput;
 use crate::games::{GameVisitor, with_game};
+use crate::target::{Target, load_net, resolve};
 use az_arena::Agent;
 use az_game::Game;
 
@@ -51,7 +51,7 @@ impl GameVisitor for Visit<'_> {
         let net = load_net::<G>(exp, &self.target.checkpoint)?;
         let config = az_run::agent_config(exp, args.simulations);
         let simulations = config.simulations;
-        let mut agent = Agent::new(net.clone(), config);
+        let mut agent = Agent::with_model(net.clone(), config);
         let (policy, search) = az_run::policy_and_search_mistakes(exp, &net, &mut agent, &sets);
         let checkpoint = self.target.checkpoint.display().to_string();
         let phases = sets.iter().enumerate().map(|(i, s)| (s.phase.name(), i));

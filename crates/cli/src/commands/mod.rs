@@ -1,8 +1,6 @@
 //! One module per `az` subcommand.
 
-pub mod agent;
 pub mod analyze;
-pub mod bench;
 pub mod eval;
 pub mod list;
 pub mod mistakes;

@@ -1,8 +1,8 @@
 //! `az play`: a human against a trained agent in the terminal.
 
-use super::agent::{load_net, resolve};
 use crate::error::BadInput;
 use crate::games::{GameVisitor, with_game};
+use crate::target::{load_net, resolve};
 use az_arena::Agent;
 use az_game::Game;
 use std::io::{BufRead, Write};
@@ -25,7 +25,7 @@ pub struct PlayArgs {
 
 struct Visit<'a> {
     args: &'a PlayArgs,
-    target: super::agent::Target,
+    target: crate::target::Target,
 }
 
 impl GameVisitor for Visit<'_> {
@@ -34,7 +34,7 @@ impl GameVisitor for Visit<'_> {
     fn visit<G: Game>(self) -> anyhow::Result<String> {
         let exp = &self.target.exp;
         let config = az_run::agent_config(exp, self.args.simulations);
-        let mut agent = Agent::new(load_net::<G>(exp, &self.target.checkpoint)?, config);
+        let mut agent = Agent::with_model(load_net::<G>(exp, &self.target.checkpoint)?, config);
         let human = if self.args.human_first {
             G::new().to_move()
         } else {
@@ -58,7 +58,8 @@ impl GameVisitor for Visit<'_> {
                     Err(e) => writeln!(err, "{e}")?, // ask again
                 }
             } else {
-                let a = agent.analyze(&p);
+                let a = agent.analyze(&p)?;
+                let best = a.chosen.expect("a position not over has a move");
                 let top: Vec<String> = a
                     .moves
                     .iter()
@@ -75,11 +76,11 @@ impl GameVisitor for Visit<'_> {
                 writeln!(
                     err,
                     "agent plays {} — value {:+.2}; top moves: {}",
-                    p.format_move(a.best),
+                    p.format_move(best),
                     a.value,
                     top.join(", ")
                 )?;
-                p.apply_unchecked(a.best);
+                p.apply_unchecked(best);
             }
         }
         Ok(format!("{p}"))

@@ -1,4 +1,5 @@
-//! `az bench ...`: speed measurements printed as text or one JSON line.
+//! The benchmark harness behind `az bench ...`: speed measurements printed as
+//! text or one JSON line (kept apart from the subcommands in `commands/`).
 
 mod mcts;
 mod model;

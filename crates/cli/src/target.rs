@@ -1,4 +1,4 @@
-//! Loading a trained agent for `az eval`, `az play` and `az analyze`: a run
+//! What `az eval`, `az play`, `az analyze` and `az mistakes` are pointed at: loading a trained agent for `az eval`, `az play` and `az analyze`: a run
 //! directory (its manifest and newest checkpoint) or a checkpoint file inside one.
 
 use crate::error::BadInput;

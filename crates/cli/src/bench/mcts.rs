@@ -34,7 +34,8 @@ pub struct MctsArgs {
     /// Moves to search (the game restarts when it ends).
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub moves: u32,
-    /// Keep the chosen subtree between moves instead of a fresh search.
+    /// Keep the chosen subtree between moves instead of a fresh search (its visits
+    /// count toward the next move's simulations, as in self-play).
     #[arg(long, conflicts_with = "initial")]
     pub reuse: bool,
     /// Search the initial position every move instead of playing the game forward
@@ -70,42 +71,40 @@ pub struct MctsReport {
 
 /// Plays `args.moves` moves of `G` by search and times the searches.
 pub fn mcts<G: Game>(args: &MctsArgs) -> MctsReport {
-    use az_mcts::{Evaluator, Rollout, SearchConfig, Tree, Uniform};
+    use az_mcts::{Evaluator, MoveResult, Rollout, Search, SearchConfig, Uniform};
     fn run<G: Game, E: Evaluator<G>>(args: &MctsArgs, eval: &mut E) -> MctsReport {
         let config = SearchConfig {
+            simulations: args.simulations,
+            searches_per_game: args.searches as usize,
+            tree_reuse: args.reuse,
             seed: args.seed,
             ..SearchConfig::default()
         };
         let capacity = (args.simulations as usize).saturating_mul(8).min(1 << 26);
-        let mut tree = Tree::with_capacity(G::new(), config, capacity);
+        let mut search = Search::with_capacity(G::new(), config, capacity);
+        let mut result = MoveResult::default();
         // Warm-up outside the timing: page in the arena, settle the clock.
-        tree.search(eval, args.simulations.min(2000), args.searches as usize);
-        tree.reset(G::new());
+        search.run(eval).expect("a free evaluator always answers");
+        search.reset(G::new());
         let (mut sims, mut nodes, mut collisions) = (0u64, 0u64, 0u64);
         let mut elapsed = Duration::ZERO;
         let mut bytes = 0;
         for _ in 0..args.moves {
-            if !args.reuse {
-                let root = tree.root().clone();
-                tree.reset(root);
-            }
             let t0 = Instant::now();
-            let r = tree.search(eval, args.simulations, args.searches as usize);
+            let r = search.run(eval).expect("a free evaluator always answers");
             elapsed += t0.elapsed();
             sims += u64::from(r.simulations);
             collisions += u64::from(r.collisions);
-            nodes += tree.node_count() as u64;
-            bytes = bytes.max(tree.memory_bytes());
+            nodes += search.tree().node_count() as u64;
+            bytes = bytes.max(search.tree().memory_bytes());
             if args.initial {
-                tree.reset(G::new());
+                search.reset(G::new());
                 continue;
             }
-            let mv = tree
-                .choose_move(0.0)
-                .expect("a searched root has a visited move");
-            tree.advance(mv);
-            if tree.root().is_terminal() {
-                tree.reset(G::new());
+            search.result_into(&mut result);
+            search.play(result.chosen.expect("a searched root has a move"));
+            if search.position().is_terminal() {
+                search.reset(G::new());
             }
         }
         let seconds = elapsed.as_secs_f64();
@@ -120,7 +119,7 @@ pub fn mcts<G: Game>(args: &MctsArgs) -> MctsReport {
         }
     }
     match args.evaluator {
-        EvaluatorKind::Uniform => run::<G, _>(args, &mut Uniform),
+        EvaluatorKind::Uniform => run::<G, _>(args, &mut Uniform::default()),
         EvaluatorKind::Rollout => run::<G, _>(args, &mut Rollout::new(args.rollouts, args.seed)),
     }
 }

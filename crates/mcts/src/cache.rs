@@ -23,8 +23,18 @@ impl CacheStats {
     }
 }
 
-/// Network answers (policy row and value) by position hash, in a fixed number of
-/// slots: two-way set associative, replacing with a second-chance bit (a clock
+/// Two entries sharing a set: keys, values and flags on one cache line, so a
+/// lookup reads one line (and the policy row only on a hit).
+#[derive(Copy, Clone, Debug, Default)]
+struct Set {
+    keys: [u64; 2],
+    values: [f32; 2],
+    used: [bool; 2],
+    referenced: [bool; 2],
+}
+
+/// Evaluations (policy row and value) by position hash, in a fixed number of
+/// entries: two-way set associative, replacing with a second-chance bit (a clock
 /// per set), so memory is bounded and lookups never allocate. Capacity 0 turns it
 /// off (every lookup misses, inserts do nothing).
 ///
@@ -33,10 +43,7 @@ impl CacheStats {
 #[derive(Clone, Debug)]
 pub struct EvalCache {
     num_actions: usize,
-    keys: Vec<u64>,
-    used: Vec<bool>,
-    referenced: Vec<bool>,
-    values: Vec<f32>,
+    sets: Vec<Set>,
     policies: Vec<f32>,
     stats: CacheStats,
 }
@@ -44,21 +51,28 @@ pub struct EvalCache {
 impl EvalCache {
     /// A cache of `capacity` entries (rounded up to even) for policies of `num_actions`.
     pub fn new(capacity: usize, num_actions: usize) -> Self {
-        let slots = capacity.div_ceil(2) * 2;
+        let sets = capacity.div_ceil(2);
         EvalCache {
             num_actions,
-            keys: vec![0; slots],
-            used: vec![false; slots],
-            referenced: vec![false; slots],
-            values: vec![0.0; slots],
-            policies: vec![0.0; slots * num_actions],
+            sets: vec![Set::default(); sets],
+            policies: vec![0.0; sets * 2 * num_actions],
             stats: CacheStats::default(),
         }
     }
 
+    /// A cache that holds nothing (allocates nothing).
+    pub fn off() -> Self {
+        Self::new(0, 0)
+    }
+
     /// Number of entries it can hold.
     pub fn capacity(&self) -> usize {
-        self.keys.len()
+        self.sets.len() * 2
+    }
+
+    /// Whether it holds anything at all (capacity above 0).
+    pub fn is_on(&self) -> bool {
+        !self.sets.is_empty()
     }
 
     /// Counters so far.
@@ -66,27 +80,35 @@ impl EvalCache {
         self.stats
     }
 
+    /// The set of `hash`: its high bits scaled to the number of sets (a multiply
+    /// and a shift, no division; the hashes are mixed, so any bits will do).
+    #[inline]
     fn set(&self, hash: u64) -> usize {
-        // The low bits of a mixed hash are as good as any; 2 slots per set.
-        ((hash % (self.keys.len() as u64 / 2)) * 2) as usize
+        ((u128::from(hash) * self.sets.len() as u128) >> 64) as usize
     }
 
-    fn find(&self, hash: u64) -> Option<usize> {
-        if self.keys.is_empty() {
+    #[inline]
+    fn find(&self, hash: u64) -> Option<(usize, usize)> {
+        if self.sets.is_empty() {
             return None;
         }
         let s = self.set(hash);
-        (s..s + 2).find(|&i| self.used[i] && self.keys[i] == hash)
+        let set = &self.sets[s];
+        (0..2)
+            .find(|&w| set.used[w] && set.keys[w] == hash)
+            .map(|w| (s, w))
     }
 
     /// The cached policy row and value of `hash`, if present.
+    #[inline]
     pub fn get(&mut self, hash: u64) -> Option<(&[f32], f32)> {
         match self.find(hash) {
-            Some(i) => {
+            Some((s, w)) => {
                 self.stats.hits += 1;
-                self.referenced[i] = true;
+                self.sets[s].referenced[w] = true;
                 let a = self.num_actions;
-                Some((&self.policies[i * a..(i + 1) * a], self.values[i]))
+                let i = 2 * s + w;
+                Some((&self.policies[i * a..(i + 1) * a], self.sets[s].values[w]))
             }
             None => {
                 self.stats.misses += 1;
@@ -101,27 +123,29 @@ impl EvalCache {
     /// # Panics
     /// If `policy` is shorter than `num_actions`.
     pub fn insert(&mut self, hash: u64, policy: &[f32], value: f32) {
-        if self.keys.is_empty() {
+        if self.sets.is_empty() {
             return;
         }
-        let slot = self.find(hash).unwrap_or_else(|| {
+        let (s, w) = self.find(hash).unwrap_or_else(|| {
             let s = self.set(hash);
-            if let Some(free) = (s..s + 2).find(|&i| !self.used[i]) {
-                return free;
-            }
-            if let Some(cold) = (s..s + 2).find(|&i| !self.referenced[i]) {
-                return cold;
-            }
-            self.referenced[s] = false;
-            self.referenced[s + 1] = false;
-            s
+            let set = &mut self.sets[s];
+            let way = (0..2)
+                .find(|&w| !set.used[w])
+                .or_else(|| (0..2).find(|&w| !set.referenced[w]))
+                .unwrap_or_else(|| {
+                    set.referenced = [false; 2];
+                    0
+                });
+            (s, way)
         });
+        let set = &mut self.sets[s];
+        set.keys[w] = hash;
+        set.used[w] = true;
+        set.referenced[w] = false;
+        set.values[w] = value;
         let a = self.num_actions;
-        self.keys[slot] = hash;
-        self.used[slot] = true;
-        self.referenced[slot] = false;
-        self.values[slot] = value;
-        self.policies[slot * a..(slot + 1) * a].copy_from_slice(&policy[..a]);
+        let i = 2 * s + w;
+        self.policies[i * a..(i + 1) * a].copy_from_slice(&policy[..a]);
         self.stats.inserts += 1;
     }
 }
@@ -165,5 +189,16 @@ mod tests {
         c.insert(1, &[0.25; 4], 0.0);
         assert!(c.get(1).is_none());
         assert_eq!(c.stats().misses, 1);
+        assert!(!EvalCache::off().is_on());
+    }
+
+    #[test]
+    fn every_set_is_reachable() {
+        // The set index comes from the hash's high bits: spread hashes fill all sets.
+        let mut c = EvalCache::new(1000, 1);
+        for h in 0..100_000u64 {
+            c.insert(az_game::mix64(h), &[0.0], 0.0);
+        }
+        assert!(c.sets.iter().all(|s| s.used == [true, true]));
     }
 }

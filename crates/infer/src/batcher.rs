@@ -1,6 +1,7 @@
-//! One server thread: a queue of positions cut into full forward passes.
+//! One server thread (a batcher): a queue of positions cut into full forward passes.
 
-use crate::server::{Request, Slot};
+use crate::publisher::ModelSlot;
+use crate::request::Request;
 use crate::{BatchModel, ServerConfig, ServerStats};
 use flume::{Receiver, RecvTimeoutError, TryRecvError};
 use std::collections::VecDeque;
@@ -14,9 +15,9 @@ struct Queued {
     done: usize,
 }
 
-/// Counters shared by the threads of one server.
+/// Requests outstanding over the threads of one server, and the flushes they caused.
 #[derive(Debug, Default)]
-pub(crate) struct Shared {
+pub(crate) struct Outstanding {
     /// Requests taken off the channel by any thread and not yet answered.
     pub taken: AtomicUsize,
     /// Bumped when a thread finds every outstanding request held: every thread
@@ -29,15 +30,15 @@ pub(crate) struct Shared {
 /// a request is answered as soon as its last position is evaluated. A pass with
 /// fewer positions runs only when nothing more can come: the thread waited the
 /// deadline for more, every outstanding request is held, or the clients are gone.
-pub(crate) struct ServerThread<M> {
+pub(crate) struct Batcher<M> {
     pub rx: Receiver<Request>,
-    pub shared: Arc<Shared>,
-    pub slot: Arc<Slot<M>>,
+    pub outstanding: Arc<Outstanding>,
+    pub slot: Arc<ModelSlot<M>>,
     pub config: ServerConfig,
     pub stats: Arc<Mutex<ServerStats>>,
 }
 
-impl<M: BatchModel> ServerThread<M> {
+impl<M: BatchModel> Batcher<M> {
     fn current_model(&self) -> (M, u64) {
         let model = self
             .slot
@@ -60,9 +61,9 @@ impl<M: BatchModel> ServerThread<M> {
         epoch: &mut u64,
     ) {
         if queue.is_empty() {
-            *epoch = self.shared.flushes.load(Ordering::SeqCst);
+            *epoch = self.outstanding.flushes.load(Ordering::SeqCst);
         }
-        self.shared.taken.fetch_add(1, Ordering::SeqCst);
+        self.outstanding.taken.fetch_add(1, Ordering::SeqCst);
         *rows += request.batch.len();
         queue.push_back(Queued { request, done: 0 });
     }
@@ -116,14 +117,14 @@ impl<M: BatchModel> ServerThread<M> {
                     }
                     Err(TryRecvError::Empty) => {}
                 }
-                if outstanding > 0 && self.shared.taken.load(Ordering::SeqCst) >= outstanding {
+                if outstanding > 0 && self.outstanding.taken.load(Ordering::SeqCst) >= outstanding {
                     // Every request that can exist is held: flush, and tell the
                     // other threads (one may answer its part first, and the count
                     // would then never be seen again).
-                    self.shared.flushes.fetch_add(1, Ordering::SeqCst);
+                    self.outstanding.flushes.fetch_add(1, Ordering::SeqCst);
                     break;
                 }
-                if self.shared.flushes.load(Ordering::SeqCst) != epoch {
+                if self.outstanding.flushes.load(Ordering::SeqCst) != epoch {
                     break; // another thread saw them all held, ours among them
                 }
                 let wake = slice.map_or(deadline, |s| deadline.min(Instant::now() + s));
@@ -227,7 +228,7 @@ impl<M: BatchModel> ServerThread<M> {
             .count();
         // Uncounted before the replies go out: a client sends its next request only
         // after a reply, and that request must not find this one still counted.
-        self.shared.taken.fetch_sub(answered, Ordering::SeqCst);
+        self.outstanding.taken.fetch_sub(answered, Ordering::SeqCst);
         for q in queue.drain(..answered) {
             let _ = q.request.reply.send(q.request.batch); // a client that left no longer wants it
         }

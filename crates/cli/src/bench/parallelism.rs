@@ -1,13 +1,14 @@
 //! `az bench parallelism`: what virtual loss costs in strength. At a fixed number
-//! of simulations, the trained agent searching with K leaves per forward pass
+//! of simulations, the trained agent searching with K leaves per pass
 //! plays the same agent searching sequentially (K = 1), and their visit
 //! distributions are compared on the same positions.
 
-use crate::commands::agent::{load_net, resolve};
 use crate::error::BadInput;
 use crate::games::{GameVisitor, with_game};
+use crate::target::{load_net, resolve};
 use az_arena::{Agent, play_match};
 use az_game::Game;
+use az_mcts::Evaluator;
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 
@@ -16,9 +17,10 @@ use rand::{RngExt, SeedableRng};
 pub struct ParallelismArgs {
     /// A run directory (its newest checkpoint) or a checkpoint file in one.
     pub target: String,
-    /// Leaves per pass to compare with the sequential search (comma separated).
-    #[arg(long, value_delimiter = ',', default_value = "4,16")]
-    pub leaves: Vec<usize>,
+    /// Searches per game (leaves gathered at once per tree) to compare with the
+    /// sequential search (comma separated).
+    #[arg(long, alias = "leaves", value_delimiter = ',', default_value = "4,16")]
+    pub searches: Vec<usize>,
     /// Simulations per move, the same for every K (default: the run's).
     #[arg(long)]
     pub simulations: Option<u32>,
@@ -35,17 +37,22 @@ pub struct ParallelismArgs {
 
 struct Visit<'a> {
     args: &'a ParallelismArgs,
-    target: crate::commands::agent::Target,
+    target: crate::target::Target,
 }
 
-fn visits<G: Game, M: az_infer::BatchModel>(agent: &mut Agent<M>, p: &G) -> (Vec<f64>, usize) {
-    let a = agent.analyze(p);
+fn visits<G: Game, E: Evaluator<G>>(agent: &mut Agent<E>, p: &G) -> (Vec<f64>, usize) {
+    let a = agent
+        .analyze(p)
+        .expect("a network in this process always answers");
     let mut v = vec![0.0; G::NUM_ACTIONS];
     let total: u32 = a.moves.iter().map(|m| m.visits).sum();
     for m in &a.moves {
         v[m.index] = f64::from(m.visits) / f64::from(total.max(1));
     }
-    (v, p.move_index(a.best))
+    (
+        v,
+        p.move_index(a.chosen.expect("a position not over has a move")),
+    )
 }
 
 impl GameVisitor for Visit<'_> {
@@ -56,8 +63,8 @@ impl GameVisitor for Visit<'_> {
         let net = load_net::<G>(exp, &self.target.checkpoint)?;
         let base_config = az_run::agent_config(exp, args.simulations);
         let mut config = base_config.clone();
-        config.leaves_per_pass = 1;
-        let mut sequential = Agent::new(net.clone(), config);
+        config.searches_per_game = 1;
+        let mut sequential = Agent::with_model(net.clone(), config);
         let mut rng = SmallRng::seed_from_u64(7);
         let mut positions = Vec::new();
         while positions.len() < args.positions {
@@ -76,10 +83,10 @@ impl GameVisitor for Visit<'_> {
             .map(|p| visits(&mut sequential, p))
             .collect();
         let mut rows = Vec::new();
-        for &k in &args.leaves {
+        for &k in &args.searches {
             let mut config = base_config.clone();
-            config.leaves_per_pass = k.max(1);
-            let mut parallel = Agent::new(net.clone(), config);
+            config.searches_per_game = k.max(1);
+            let mut parallel = Agent::with_model(net.clone(), config);
             let mut tv = 0.0;
             let mut changed = 0;
             for (p, (ref_v, ref_best)) in positions.iter().zip(&reference) {
@@ -89,7 +96,7 @@ impl GameVisitor for Visit<'_> {
             }
             let r = play_match::<G>(&mut parallel, &mut sequential, args.games, 2, 11);
             rows.push(serde_json::json!({
-                "leaves_per_pass": k,
+                "searches_per_game": k,
                 "wins": r.wins, "draws": r.draws, "losses": r.losses, "games": r.games,
                 "score": r.score(), "elo": az_arena::elo_difference(&r),
                 "mean_total_variation": tv / positions.len() as f64,
@@ -101,12 +108,12 @@ impl GameVisitor for Visit<'_> {
             serde_json::json!({
                 "bench": "parallelism", "game": G::NAME,
                 "checkpoint": self.target.checkpoint.display().to_string(),
-                "simulations": sims, "positions": positions.len(), "against_leaves_per_pass_1": rows,
+                "simulations": sims, "positions": positions.len(), "against_searches_per_game_1": rows,
             })
             .to_string()
         } else {
             let mut s = format!(
-                "{} at {sims} simulations, K leaves per pass vs K = 1 ({} positions, {} games each):",
+                "{} at {sims} simulations, K searches per game vs K = 1 ({} positions, {} games each):",
                 G::NAME,
                 positions.len(),
                 args.games
@@ -114,7 +121,7 @@ impl GameVisitor for Visit<'_> {
             for r in rows {
                 s.push_str(&format!(
                     "\n  K = {:>2}: score {:.3} (+{}={}-{}), Elo {:+.0}; visit distributions differ by {:.3} (total variation), best move differs in {:.1}%",
-                    r["leaves_per_pass"], r["score"].as_f64().unwrap_or(0.0), r["wins"], r["draws"], r["losses"],
+                    r["searches_per_game"], r["score"].as_f64().unwrap_or(0.0), r["wins"], r["draws"], r["losses"],
                     r["elo"].as_f64().unwrap_or(0.0), r["mean_total_variation"].as_f64().unwrap_or(0.0),
                     100.0 * r["best_move_changed"].as_f64().unwrap_or(0.0)
                 ));

@@ -99,14 +99,14 @@ pub fn measure<G: Game, M: BatchModel>(
     mut model: M,
     seconds: f64,
 ) -> SelfPlayReport {
-    let server_cfg = exp.server_config();
+    let server_cfg = az_run::server_config(exp);
     // The model alone is timed before and after self-play and averaged, so a
     // slow phase of a shared machine does not fall on one side only.
     let alone = (seconds / 6.0).max(0.5);
     let before = model_alone::<G, M>(&mut model, server_cfg.max_batch, alone);
     let (server, client) = Server::start(model.clone(), server_cfg.clone());
     let (tx, rx) = flume::unbounded();
-    let selfplay = SelfPlay::start::<G>(&exp.selfplay_config(), &client, &tx);
+    let selfplay = SelfPlay::start::<G>(&az_run::selfplay_config(exp), &client, &tx);
     drop((client, tx));
     // The replay buffer's place: take the games so they do not pile up.
     let sink = std::thread::spawn(move || rx.iter().count());
