@@ -25,6 +25,7 @@ impl<'a> Evaluations<'a> {
     ///
     /// # Panics
     /// If `policy` holds fewer than `values.len()` rows.
+    #[inline]
     pub fn new(policy: &'a [f32], values: &'a [f32], num_actions: usize) -> Self {
         assert!(
             policy.len() >= values.len() * num_actions,
@@ -52,6 +53,15 @@ impl<'a> Evaluations<'a> {
     pub fn get(&self, i: usize) -> (&'a [f32], f32) {
         let a = self.num_actions;
         (&self.policy[i * a..(i + 1) * a], self.values[i])
+    }
+
+    /// Every answer in order: policy row and value.
+    #[inline]
+    pub fn iter(&self) -> impl Iterator<Item = (&'a [f32], f32)> + use<'a> {
+        let values = self.values;
+        self.policy
+            .chunks_exact(self.num_actions.max(1))
+            .zip(values.iter().copied())
     }
 }
 
@@ -90,27 +100,35 @@ impl Answers {
     fn sized(&mut self, n: usize, num_actions: usize) -> (&mut [f32], &mut [f32]) {
         self.policy.resize(n * num_actions, 0.0);
         self.values.resize(n, 0.0);
-        (&mut self.policy, &mut self.values)
+        (&mut self.policy[..n * num_actions], &mut self.values[..n])
     }
 
-    fn view(&self, num_actions: usize) -> Evaluations<'_> {
-        Evaluations::new(&self.policy, &self.values, num_actions)
+    fn view(&self, n: usize, num_actions: usize) -> Evaluations<'_> {
+        Evaluations::new(
+            &self.policy[..n * num_actions],
+            &self.values[..n],
+            num_actions,
+        )
     }
 }
 
 /// Uniform priors, value 0: measures the tree alone.
 #[derive(Clone, Debug, Default)]
 pub struct Uniform {
-    answers: Answers,
+    /// All ones and all zeros, grown to the largest batch and never rewritten.
+    ones: Vec<f32>,
+    zeros: Vec<f32>,
 }
 
 impl<G: Game> Evaluator<G> for Uniform {
     #[inline]
     fn evaluate(&mut self, leaves: &[Leaf<G>]) -> Result<Evaluations<'_>, EvaluatorGone> {
-        let (policy, values) = self.answers.sized(leaves.len(), G::NUM_ACTIONS);
-        policy.fill(1.0);
-        values.fill(0.0);
-        Ok(self.answers.view(G::NUM_ACTIONS))
+        let (n, a) = (leaves.len(), G::NUM_ACTIONS);
+        if self.ones.len() < n * a || self.zeros.len() < n {
+            self.ones.resize(n * a, 1.0);
+            self.zeros.resize(n, 0.0);
+        }
+        Ok(Evaluations::new(&self.ones[..n * a], &self.zeros[..n], a))
     }
 }
 
@@ -146,6 +164,6 @@ impl<G: Game> Evaluator<G> for Rollout {
             }
             *value = total / self.playouts as f32;
         }
-        Ok(self.answers.view(G::NUM_ACTIONS))
+        Ok(self.answers.view(leaves.len(), G::NUM_ACTIONS))
     }
 }

@@ -99,6 +99,7 @@ impl<G: Game> Pass<G> {
     ///
     /// # Panics
     /// If the number of evaluations is not the number of leaves.
+    #[inline]
     pub fn apply(
         &mut self,
         searches: &mut [Search<G>],
@@ -110,13 +111,12 @@ impl<G: Game> Pass<G> {
             self.leaves.len(),
             "one evaluation per leaf"
         );
-        for (i, (leaf, &owner)) in self.leaves.iter().zip(&self.owners).enumerate() {
-            let (policy, value) = evaluations.get(i);
+        let answers = self.leaves.iter().zip(&self.owners).zip(evaluations.iter());
+        for ((leaf, &owner), (policy, value)) in answers {
             searches[owner as usize].apply(leaf, policy, value);
         }
         if cache.is_on() {
-            for (i, leaf) in self.leaves.iter().enumerate() {
-                let (policy, value) = evaluations.get(i);
+            for (leaf, (policy, value)) in self.leaves.iter().zip(evaluations.iter()) {
                 cache.insert(leaf.hash, policy, value);
             }
         }

@@ -1,8 +1,41 @@
 //! Selection below the root's policy: PUCT with first-play urgency and virtual loss.
 
-use crate::config::{Fpu, VirtualLoss};
+use crate::config::{Fpu, SearchConfig, VirtualLoss};
 use crate::tree::Tree;
 use az_game::{Game, Player};
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// Parent visit counts with a precomputed exploration factor: the first 4 096
+/// (16 KB of `f32`, shared by every tree of the same `c_init` and `c_base`).
+const TABLE_LEN: usize = 4096;
+
+/// `c(N)·√N` of PUCT, with `c(N) = ln((1 + N + c_base) / c_base) + c_init`.
+#[inline]
+fn c_sqrt(n: f32, c_init: f32, c_base: f32) -> f32 {
+    let c = if c_base.is_finite() {
+        ((1.0 + n + c_base) / c_base).ln() + c_init
+    } else {
+        c_init
+    };
+    c * n.sqrt()
+}
+
+/// `c(N)·√N` for the integer parent counts `N < TABLE_LEN`, computed exactly as
+/// [`c_sqrt`] does (so a lookup and the formula give the same bits); a `ln` and
+/// a `sqrt` per tree level were the largest single cost of a descent.
+pub(crate) fn exploration_table(config: &SearchConfig) -> Arc<[f32]> {
+    static TABLES: Mutex<Vec<((u32, u32), Arc<[f32]>)>> = Mutex::new(Vec::new());
+    let key = (config.c_init.to_bits(), config.c_base.to_bits());
+    let mut tables = TABLES.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, table)) = tables.iter().find(|(k, _)| *k == key) {
+        return Arc::clone(table);
+    }
+    let table: Arc<[f32]> = (0..TABLE_LEN)
+        .map(|n| c_sqrt(n as f32, config.c_init, config.c_base))
+        .collect();
+    tables.push((key, Arc::clone(&table)));
+    table
+}
 
 impl<G: Game> Tree<G> {
     /// The child of expanded node `index` with the highest PUCT score, for the
@@ -13,12 +46,12 @@ impl<G: Game> Tree<G> {
         let cfg = &self.config;
         let v = cfg.virtual_loss.magnitude();
         let n_parent = parent.visits as f32 + v * f32::from(parent.pending);
-        let c = if cfg.c_base.is_finite() {
-            ((1.0 + n_parent + cfg.c_base) / cfg.c_base).ln() + cfg.c_init
-        } else {
-            cfg.c_init
+        // With a virtual loss of magnitude 1 the parent count is an integer.
+        let counted = parent.visits as usize + usize::from(parent.pending);
+        let c_sqrt = match self.exploration.get(counted) {
+            Some(&x) if v == 1.0 => x,
+            _ => c_sqrt(n_parent, cfg.c_init, cfg.c_base),
         };
-        let c_sqrt = c * n_parent.sqrt();
         let fpu = match cfg.fpu {
             Fpu::Absolute(x) => x,
             Fpu::Reduction(r) => {
@@ -48,5 +81,30 @@ impl<G: Game> Tree<G> {
             }
         }
         best
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_holds_the_formulas_bits() {
+        for (c_init, c_base) in [(1.25, 19652.0), (2.0, f32::INFINITY), (0.5, 10.0)] {
+            let config = SearchConfig {
+                c_init,
+                c_base,
+                ..SearchConfig::default()
+            };
+            let table = exploration_table(&config);
+            assert_eq!(table.len(), TABLE_LEN);
+            for n in [0, 1, 2, 7, 100, 799, 4095] {
+                assert_eq!(
+                    table[n].to_bits(),
+                    c_sqrt(n as f32, c_init, c_base).to_bits()
+                );
+            }
+            assert!(Arc::ptr_eq(&table, &exploration_table(&config)), "shared");
+        }
     }
 }

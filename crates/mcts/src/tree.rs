@@ -4,7 +4,9 @@
 
 use crate::config::SearchConfig;
 use crate::node::{EXPANDED, IN_FLIGHT, NEW, Node, TERMINAL};
+use crate::select::exploration_table;
 use az_game::{Game, Player};
+use std::sync::Arc;
 
 /// High bit of a path entry: the player who chose the edge into the node.
 const CHOOSER_BIT: u32 = 1 << 31;
@@ -116,6 +118,8 @@ pub struct Tree<G: Game> {
     stats: TreeStats,
     /// Spare arena for re-rooting, kept to reuse its memory.
     pub(crate) scratch: Vec<Node>,
+    /// `c(N)·√N` of PUCT for small parent counts (see `select.rs`).
+    pub(crate) exploration: Arc<[f32]>,
 }
 
 impl<G: Game> Tree<G> {
@@ -126,6 +130,7 @@ impl<G: Game> Tree<G> {
         let mut nodes = Vec::with_capacity(capacity.max(1));
         nodes.push(Node::new(0, 1.0));
         Tree {
+            exploration: exploration_table(&config),
             config,
             nodes,
             root,

@@ -207,17 +207,24 @@ impl Game for Connect4 {
     }
 
     fn encode(&self, out: &mut [f32]) {
-        let planes = [self.current, self.current ^ self.mask, BOARD];
-        for (plane, bits) in out[..3 * HEIGHT * WIDTH]
-            .chunks_exact_mut(HEIGHT * WIDTH)
-            .zip(planes)
-        {
-            // Plane row 0 is the top of the board.
-            for (cell, v) in plane.iter_mut().enumerate() {
-                let (row, col) = (HEIGHT - 1 - cell / WIDTH, cell % WIDTH);
-                *v = f32::from(u8::from(bits >> (col * H1 + row) & 1 == 1));
+        const CELLS: usize = HEIGHT * WIDTH;
+        let (mine, rest) = out[..3 * CELLS].split_at_mut(CELLS);
+        let (theirs, board) = rest.split_at_mut(CELLS);
+        let (me, them) = (self.current, self.current ^ self.mask);
+        // Plane row 0 is the top of the board; a fixed nest of loops (no division
+        // per cell) lets the compiler unroll it: encoding is the self-play
+        // worker's largest cost per leaf.
+        for r in 0..HEIGHT {
+            let row = HEIGHT - 1 - r;
+            for col in 0..WIDTH {
+                let bit = col * H1 + row;
+                mine[r * WIDTH + col] = f32::from(u8::from(me >> bit & 1 == 1));
+                theirs[r * WIDTH + col] = f32::from(u8::from(them >> bit & 1 == 1));
             }
         }
+        // The third plane is the board itself (every cell playable): all ones.
+        const { assert!(BOARD.count_ones() as usize == CELLS) };
+        board.fill(1.0);
     }
 
     fn symmetry(index: usize) -> Symmetry {
@@ -295,6 +302,28 @@ impl fmt::Display for Connect4 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encoding_has_the_mover_the_opponent_and_the_board_top_row_first() {
+        // X (to move again) has columns 4 and 5 at the bottom, O the cells above.
+        let p = Connect4::from_moves("4455").unwrap();
+        let mut out = vec![-1.0; Connect4::SHAPE.len()];
+        p.encode(&mut out);
+        let ones = |plane: &[f32]| -> Vec<usize> { (0..42).filter(|&i| plane[i] == 1.0).collect() };
+        assert!(
+            out.iter().all(|&v| v == 0.0 || v == 1.0),
+            "every value written"
+        );
+        // Plane row 5 is the bottom row: cells 5·7 + 3 and 5·7 + 4.
+        assert_eq!(ones(&out[..42]), vec![38, 39]);
+        assert_eq!(ones(&out[42..84]), vec![31, 32]);
+        assert_eq!(ones(&out[84..]), (0..42).collect::<Vec<_>>());
+        // After O's reply the planes swap: the mover's stones come first.
+        let q = Connect4::from_moves("44556").unwrap();
+        q.encode(&mut out);
+        assert_eq!(ones(&out[..42]), vec![31, 32]);
+        assert_eq!(ones(&out[42..84]), vec![38, 39, 40]);
+    }
 
     #[test]
     fn four_in_a_row_in_every_direction() {
