@@ -3,7 +3,7 @@
 use crate::eval::EvalReport;
 use az_arena::Phase;
 use az_infer::ServerStats;
-use az_monitor::{EventWriter, Histogram};
+use az_monitor::{EventError, EventWriter, Histogram};
 use az_selfplay::{TimeSplit, WorkerStats};
 use az_train::StepStats;
 use std::time::Instant;
@@ -126,7 +126,7 @@ impl Metrics {
     /// Writes the interval's scalars at training step `step` and starts a new interval.
     ///
     /// # Errors
-    /// If the event file cannot be written.
+    /// [`EventError`] if the event file cannot be written.
     pub fn report(
         &mut self,
         step: u64,
@@ -134,63 +134,33 @@ impl Metrics {
         server: &ServerStats,
         replay: (usize, usize),
         elapsed: f64,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), EventError> {
         let now = Instant::now();
         let st = step as i64;
-        let w = &mut self.writer;
         self.snapshot.step = step;
         self.snapshot.games = workers.games;
         self.snapshot.replay = replay.0;
-        let t = std::mem::take(&mut self.train);
-        if t.steps > 0 {
-            let n = t.steps as f64;
-            w.scalar("loss/total", st, t.loss / n)?;
-            w.scalar("loss/policy", st, t.policy / n)?;
-            w.scalar("loss/value", st, t.value / n)?;
-            w.scalar("train/learning_rate", st, t.lr)?;
-            w.scalar("train/policy_entropy", st, t.entropy / n)?;
-            w.scalar("train/value_accuracy", st, t.accuracy / n)?;
-            self.snapshot.loss = Some(t.loss / n);
+        let train = std::mem::take(&mut self.train);
+        if let Some(loss) = write_train(&mut self.writer, st, &train)? {
+            self.snapshot.loss = Some(loss);
         }
         if let Some((t0, w0, s0, step0)) = &self.last {
             let secs = (now - *t0).as_secs_f64().max(1e-9);
             let dw = workers.since(w0);
             let ds = server.since(s0);
             let split = TimeSplit::new(&dw, &ds, self.server_threads, now - *t0);
-            let g = std::mem::take(&mut self.game_sums);
-            w.scalar("selfplay/games_per_sec", st, dw.games as f64 / secs)?;
-            w.scalar("selfplay/positions_per_sec", st, dw.moves as f64 / secs)?;
-            w.scalar("selfplay/games", st, workers.games as f64)?;
-            if dw.games > 0 {
-                w.scalar("selfplay/game_length", st, dw.mean_game_length())?;
-            }
-            if g.games > 0 {
-                let n = g.games as f64;
-                w.scalar("selfplay/first_player_wins", st, g.first_wins as f64 / n)?;
-                w.scalar("selfplay/draws", st, g.draws as f64 / n)?;
-            }
-            if dw.resign_checks > 0 {
-                let r = dw.false_resignations as f64 / dw.resign_checks as f64;
-                w.scalar("selfplay/false_resignations", st, r)?;
-            }
+            let games = std::mem::take(&mut self.game_sums);
+            let w = &mut self.writer;
+            write_selfplay(w, st, secs, (workers, &dw), &games)?;
             w.scalar("train/steps_per_sec", st, (step - step0) as f64 / secs)?;
-            w.scalar("inference/evals_per_sec", st, ds.positions as f64 / secs)?;
-            w.scalar("inference/batch_fill", st, ds.batch_fill())?;
-            w.scalar("inference/cache_hit_rate", st, dw.cache_hit_rate())?;
-            w.histogram(
-                "inference/batch_size",
-                st,
-                &Histogram::from_counts(&ds.histogram),
-            )?;
-            for (name, share) in &split.shares {
-                w.scalar(&format!("time/{name}"), st, *share)?;
-            }
-            w.scalar("time/framework_share", st, split.framework_share)?;
-            self.snapshot.positions_per_sec = dw.moves as f64 / secs;
-            self.snapshot.evals_per_sec = ds.positions as f64 / secs;
-            self.snapshot.batch_fill = ds.batch_fill();
-            self.snapshot.framework_share = split.framework_share;
+            write_inference(w, st, secs, (&dw, &ds), &split)?;
+            let s = &mut self.snapshot;
+            s.positions_per_sec = dw.moves as f64 / secs;
+            s.evals_per_sec = ds.positions as f64 / secs;
+            s.batch_fill = ds.batch_fill();
+            s.framework_share = split.framework_share;
         }
+        let w = &mut self.writer;
         w.scalar("replay/positions", st, replay.0 as f64)?;
         w.scalar("replay/memory_mb", st, replay.1 as f64 / 1e6)?;
         w.scalar("run/elapsed_seconds", st, elapsed)?;
@@ -201,8 +171,8 @@ impl Metrics {
     /// Writes an evaluation's results at its step; returns a short summary.
     ///
     /// # Errors
-    /// If the event file cannot be written.
-    pub fn eval(&mut self, r: &EvalReport) -> anyhow::Result<String> {
+    /// [`EventError`] if the event file cannot be written.
+    pub fn eval(&mut self, r: &EvalReport) -> Result<String, EventError> {
         let st = r.step as i64;
         let w = &mut self.writer;
         let mut parts = Vec::new();
@@ -243,4 +213,64 @@ impl Metrics {
         self.snapshot.last_eval = Some(summary.clone());
         Ok(summary)
     }
+}
+
+/// The interval's training means; the mean loss, if a step was taken.
+fn write_train(w: &mut EventWriter, st: i64, t: &TrainSums) -> Result<Option<f64>, EventError> {
+    if t.steps == 0 {
+        return Ok(None);
+    }
+    let n = t.steps as f64;
+    w.scalar("loss/total", st, t.loss / n)?;
+    w.scalar("loss/policy", st, t.policy / n)?;
+    w.scalar("loss/value", st, t.value / n)?;
+    w.scalar("train/learning_rate", st, t.lr)?;
+    w.scalar("train/policy_entropy", st, t.entropy / n)?;
+    w.scalar("train/value_accuracy", st, t.accuracy / n)?;
+    Ok(Some(t.loss / n))
+}
+
+/// Self-play over an interval of `secs`: `(total, interval)` counters and results.
+fn write_selfplay(
+    w: &mut EventWriter,
+    st: i64,
+    secs: f64,
+    (total, dw): (&WorkerStats, &WorkerStats),
+    g: &GameSums,
+) -> Result<(), EventError> {
+    w.scalar("selfplay/games_per_sec", st, dw.games as f64 / secs)?;
+    w.scalar("selfplay/positions_per_sec", st, dw.moves as f64 / secs)?;
+    w.scalar("selfplay/games", st, total.games as f64)?;
+    if dw.games > 0 {
+        w.scalar("selfplay/game_length", st, dw.mean_game_length())?;
+    }
+    if g.games > 0 {
+        let n = g.games as f64;
+        w.scalar("selfplay/first_player_wins", st, g.first_wins as f64 / n)?;
+        w.scalar("selfplay/draws", st, g.draws as f64 / n)?;
+    }
+    if dw.resign_checks > 0 {
+        let r = dw.false_resignations as f64 / dw.resign_checks as f64;
+        w.scalar("selfplay/false_resignations", st, r)?;
+    }
+    Ok(())
+}
+
+/// The inference server and the time split over an interval of `secs`.
+fn write_inference(
+    w: &mut EventWriter,
+    st: i64,
+    secs: f64,
+    (dw, ds): (&WorkerStats, &ServerStats),
+    split: &TimeSplit,
+) -> Result<(), EventError> {
+    w.scalar("inference/evals_per_sec", st, ds.positions as f64 / secs)?;
+    w.scalar("inference/batch_fill", st, ds.batch_fill())?;
+    w.scalar("inference/cache_hit_rate", st, dw.cache_hit_rate())?;
+    let batch_sizes = Histogram::from_counts(&ds.histogram);
+    w.histogram("inference/batch_size", st, &batch_sizes)?;
+    for (name, share) in &split.shares {
+        w.scalar(&format!("time/{name}"), st, *share)?;
+    }
+    w.scalar("time/framework_share", st, split.framework_share)
 }

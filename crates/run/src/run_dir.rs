@@ -14,7 +14,7 @@
 //!                      resumed run plays on against those weights
 //! ```
 
-use anyhow::{Context, Result};
+use crate::RunError;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -106,29 +106,28 @@ impl RunDir {
     /// Reads `ladder.json`; `None` if there is none yet.
     ///
     /// # Errors
-    /// Unreadable or malformed, naming the file.
-    pub fn read_ladder(&self) -> Result<Option<LadderPoint>> {
+    /// [`RunError::Io`] if unreadable, [`RunError::Ladder`] if malformed.
+    pub fn read_ladder(&self) -> Result<Option<LadderPoint>, RunError> {
         let path = self.ladder();
         if !path.exists() {
             return Ok(None);
         }
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        serde_json::from_str(&text).map(Some).with_context(|| {
-            format!(
-                "{}: not a ladder point {{\"step\", \"elo\"}}",
-                path.display()
-            )
-        })
+        let text = std::fs::read_to_string(&path).map_err(RunError::io("reading", &path))?;
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| RunError::Ladder {
+                path,
+                reason: e.to_string(),
+            })
     }
 
     /// Writes `ladder.json` atomically.
     ///
     /// # Errors
-    /// If it cannot be written.
-    pub fn write_ladder(&self, point: LadderPoint) -> Result<()> {
+    /// [`RunError::Write`] if it cannot be written.
+    pub fn write_ladder(&self, point: LadderPoint) -> Result<(), RunError> {
         let text = serde_json::to_string(&point).expect("a ladder point serialises");
-        az_record::write_atomic(&self.ladder(), text.as_bytes()).map_err(anyhow::Error::from)
+        Ok(az_record::write_atomic(&self.ladder(), text.as_bytes())?)
     }
 
     /// The checkpoint file of `step`.
@@ -139,19 +138,15 @@ impl RunDir {
     /// Checkpoints on disk, oldest first, with their steps.
     ///
     /// # Errors
-    /// If the folder exists but cannot be read.
-    pub fn list_checkpoints(&self) -> Result<Vec<(u64, PathBuf)>> {
+    /// [`RunError::Io`] if the folder exists but cannot be read.
+    pub fn list_checkpoints(&self) -> Result<Vec<(u64, PathBuf)>, RunError> {
         let dir = self.checkpoints();
         if !dir.exists() {
             return Ok(Vec::new());
         }
         let mut found = Vec::new();
-        for entry in
-            std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?
-        {
-            let path = entry
-                .with_context(|| format!("reading {}", dir.display()))?
-                .path();
+        for entry in std::fs::read_dir(&dir).map_err(RunError::io("reading", &dir))? {
+            let path = entry.map_err(RunError::io("reading", &dir))?.path();
             let step = path
                 .file_name()
                 .and_then(|n| n.to_str())
@@ -170,14 +165,13 @@ impl RunDir {
     /// those of the steps in `protect`.
     ///
     /// # Errors
-    /// If a file cannot be deleted.
-    pub fn prune_checkpoints(&self, keep: usize, protect: &[u64]) -> Result<()> {
+    /// [`RunError::Io`] if a file cannot be deleted.
+    pub fn prune_checkpoints(&self, keep: usize, protect: &[u64]) -> Result<(), RunError> {
         let all = self.list_checkpoints()?;
         let extra = all.len().saturating_sub(keep.max(1));
         for (step, path) in &all[..extra] {
             if !protect.contains(step) {
-                std::fs::remove_file(path)
-                    .with_context(|| format!("deleting {}", path.display()))?;
+                std::fs::remove_file(path).map_err(RunError::io("deleting", path))?;
             }
         }
         Ok(())
@@ -186,35 +180,39 @@ impl RunDir {
     /// Reads `run.json`.
     ///
     /// # Errors
-    /// Missing or malformed, naming the file.
-    pub fn read_record(&self) -> Result<RunRecord> {
+    /// [`RunError::NotARun`] naming the file if it is missing, unreadable or malformed.
+    pub fn read_record(&self) -> Result<RunRecord, RunError> {
         let path = self.record();
+        let not_a_run = |reason: String| RunError::NotARun {
+            path: path.clone(),
+            reason,
+        };
         let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("{}: not a run record", path.display()))
+            .map_err(|e| not_a_run(format!("cannot read the run record: {e}")))?;
+        serde_json::from_str(&text).map_err(|e| not_a_run(format!("not a run record: {e}")))
     }
 
     /// Writes `run.json` atomically.
     ///
     /// # Errors
-    /// If it cannot be written.
-    pub fn write_record(&self, record: &RunRecord) -> Result<()> {
+    /// [`RunError::Write`] if it cannot be written.
+    pub fn write_record(&self, record: &RunRecord) -> Result<(), RunError> {
         let text = serde_json::to_string_pretty(record).expect("a run record serialises");
-        az_record::write_atomic(&self.record(), text.as_bytes()).map_err(anyhow::Error::from)
+        Ok(az_record::write_atomic(&self.record(), text.as_bytes())?)
     }
 
     /// Appends `line` to the log.
     ///
     /// # Errors
-    /// If the log cannot be written.
-    pub fn log_line(&self, line: &str) -> Result<()> {
+    /// [`RunError::Io`] if the log cannot be written.
+    pub fn log_line(&self, line: &str) -> Result<(), RunError> {
         let path = self.log();
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&path)
-            .with_context(|| format!("opening {}", path.display()))?;
-        writeln!(f, "{line}").with_context(|| format!("writing {}", path.display()))
+            .map_err(RunError::io("opening", &path))?;
+        writeln!(f, "{line}").map_err(RunError::io("writing", path))
     }
 }
 

@@ -2,9 +2,10 @@
 
 use crate::error::BadInput;
 use crate::games::{GameVisitor, with_game};
+use anyhow::Context;
 use az_experiment::Experiment;
 use az_game::Game;
-use az_run::{RunOptions, RunSummary, fresh_run_dir, latest_run_dir};
+use az_run::{Run, RunOptions, RunSummary, fresh_run_dir, latest_run_dir};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -52,8 +53,13 @@ struct Visit<'a> {
 
 impl GameVisitor for Visit<'_> {
     type Output = anyhow::Result<RunSummary>;
+    /// Opens the run and trains. Errors stay [`az_run::RunError`]s in the chain,
+    /// so [`exit_code`](crate::error::exit_code) can tell bad input from failures.
     fn visit<G: Game>(self) -> anyhow::Result<RunSummary> {
-        az_run::run::<G>(self.exp, &self.device, &self.options)
+        let dir = self.options.run_dir.clone();
+        let run = Run::<G>::open(self.exp, &self.device, self.options)?;
+        run.train()
+            .with_context(|| format!("run {}", dir.display()))
     }
 }
 

@@ -1,0 +1,137 @@
+//! Checkpointing: the newest readable checkpoint to resume from, writing one
+//! (replay chunks first), and pruning old ones but those the Elo ladder keeps.
+
+use crate::RunError;
+use crate::config::{net_config, train_config};
+use crate::intake::Intake;
+use crate::report::Out;
+use crate::run_dir::RunDir;
+use az_experiment::Experiment;
+use az_game::Game;
+use az_train::{CheckpointMeta, Trainer};
+use burn::tensor::Device;
+
+/// The run's checkpoints: where they go, how many are kept, the newest one's
+/// step and the metadata written with the next.
+#[derive(Debug)]
+pub(crate) struct Checkpoints {
+    dir: RunDir,
+    every: u64,
+    keep: usize,
+    /// Step of the newest checkpoint of this session (or resumed from).
+    last_step: u64,
+    meta: CheckpointMeta,
+}
+
+impl Checkpoints {
+    /// The checkpoints of `dir` after `meta`'s (resumed from, or fresh) with
+    /// `exp`'s `train.checkpoint_every` and `train.keep_checkpoints`.
+    pub fn new(dir: RunDir, exp: &Experiment, meta: CheckpointMeta) -> Self {
+        Checkpoints {
+            dir,
+            every: exp.manifest.train.checkpoint_every,
+            keep: exp.manifest.train.keep_checkpoints,
+            last_step: meta.step,
+            meta,
+        }
+    }
+
+    /// Whether step `step` is one to checkpoint at.
+    pub fn due(&self, step: u64) -> bool {
+        step % self.every == 0
+    }
+
+    /// Whether steps were taken since the newest checkpoint.
+    pub fn behind(&self, step: u64) -> bool {
+        step > self.last_step
+    }
+
+    /// Flushes the replay chunks, then writes the checkpoint of the trainer's
+    /// step and prunes old ones (but those of the steps in `protect`).
+    ///
+    /// # Errors
+    /// [`RunError`] naming the chunk, checkpoint or folder that cannot be written.
+    pub fn save<G: Game>(
+        &mut self,
+        trainer: &Trainer,
+        intake: &mut Intake<G>,
+        run_seconds: f64,
+        protect: &[u64],
+    ) -> Result<(), RunError> {
+        intake.flush()?;
+        self.meta.replay_added = intake.positions_total;
+        self.meta.games = intake.games_total;
+        self.meta.elapsed_seconds = run_seconds;
+        let folder = self.dir.checkpoints();
+        std::fs::create_dir_all(&folder).map_err(RunError::io("creating", &folder))?;
+        let step = trainer.steps();
+        trainer.save(&self.dir.checkpoint(step), self.meta.clone())?;
+        self.last_step = step;
+        self.dir.prune_checkpoints(self.keep, protect)
+    }
+}
+
+/// The learner to go on with: the newest checkpoint of `dir` that can be read
+/// (`resume`), or fresh weights and all-zero metadata. Checkpoints that cannot
+/// be used are skipped, each with a log line.
+///
+/// # Errors
+/// [`RunError::Io`] if the checkpoints folder cannot be listed.
+pub(crate) fn learner<G: Game>(
+    exp: &Experiment,
+    device: &Device,
+    dir: &RunDir,
+    resume: bool,
+    out: &Out,
+) -> Result<(Trainer, CheckpointMeta), RunError> {
+    let net_cfg = net_config::<G>(exp);
+    let train_cfg = train_config(exp);
+    let checkpoints = if resume {
+        dir.list_checkpoints()?
+    } else {
+        Vec::new()
+    };
+    for (_, path) in checkpoints.iter().rev() {
+        match Trainer::load(path, G::NAME, net_cfg, train_cfg.clone(), device) {
+            Ok((trainer, meta)) => {
+                out.line(&format!(
+                    "resumed from {} (step {})",
+                    path.display(),
+                    meta.step
+                ));
+                return Ok((trainer, meta));
+            }
+            Err(e) => out.line(&format!("skipping a checkpoint that cannot be used: {e}")),
+        }
+    }
+    let fresh = CheckpointMeta {
+        game: G::NAME.to_owned(),
+        step: 0,
+        replay_added: 0,
+        games: 0,
+        samples: 0,
+        net: [0; 7],
+        elapsed_seconds: 0.0,
+    };
+    Ok((Trainer::new(net_cfg, train_cfg, device), fresh))
+}
+
+/// The weights of the checkpoint at `path` (of a run of `exp`) in inference form on `device`.
+///
+/// # Errors
+/// [`CheckpointError`](az_train::CheckpointError) naming the file: unreadable,
+/// damaged, or of another game or network shape.
+pub fn load_inference_net<G: Game>(
+    exp: &Experiment,
+    path: &std::path::Path,
+    device: &Device,
+) -> Result<az_model::InferenceNet, az_train::CheckpointError> {
+    let (trainer, _) = Trainer::load(
+        path,
+        G::NAME,
+        net_config::<G>(exp),
+        train_config(exp),
+        device,
+    )?;
+    Ok(trainer.inference_net(device))
+}

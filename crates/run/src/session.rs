@@ -1,0 +1,283 @@
+//! A session of training: [`Run::train`] starts the inference server, the
+//! self-play workers and the evaluation thread, then runs the loop one pass at a
+//! time (limits, pacing, a training step or a wait for games, evaluation
+//! reports, metrics, the replay flush clock) until something stops it.
+
+use crate::config::{selfplay_config, server_config};
+use crate::ladder::Evaluations;
+use crate::metrics::Metrics;
+use crate::pacing::{Limits, Pacing};
+use crate::report::{ReportInput, Reporter, open_metrics};
+use crate::{Run, RunError, RunSummary};
+use az_game::Game;
+use az_infer::{Publisher, Server};
+use az_model::InferenceNet;
+use az_monitor::EventError;
+use az_record::GameRecord;
+use az_replay::TrainBatch;
+use az_selfplay::SelfPlay;
+use flume::{Receiver, RecvTimeoutError};
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+use std::time::Duration;
+
+/// The threads that play: the inference server and the self-play workers.
+pub(crate) struct Workers<G: Game> {
+    pub server: Server<InferenceNet>,
+    pub publisher: Publisher<InferenceNet>,
+    pub selfplay: SelfPlay,
+    /// Finished games (bounded: the workers wait while the trainer leaves them).
+    pub games: Receiver<GameRecord<G>>,
+}
+
+/// Why the loop ended: the reason for the log line, and the failure, if any.
+pub(crate) struct Stop {
+    pub reason: String,
+    pub failure: Option<RunError>,
+}
+
+impl Stop {
+    fn ok(reason: String) -> Self {
+        Stop {
+            reason,
+            failure: None,
+        }
+    }
+
+    fn failed(reason: &str, e: RunError) -> Self {
+        Stop {
+            reason: reason.to_owned(),
+            failure: Some(e),
+        }
+    }
+
+    /// What turns an error into a stop for `reason`.
+    fn on(reason: &'static str) -> impl FnOnce(RunError) -> Stop {
+        move |e| Stop::failed(reason, e)
+    }
+
+    fn self_play() -> Self {
+        let e = RunError::SelfPlay("self-play stopped unexpectedly".to_owned());
+        Stop::failed("self-play failed", e)
+    }
+}
+
+/// A session under way.
+pub(crate) struct Session<G: Game> {
+    pub run: Run<G>,
+    pub workers: Workers<G>,
+    pub metrics: Metrics,
+    pub evals: Evaluations,
+    pub limits: Limits,
+    reporter: Reporter,
+    pacing: Pacing,
+    batch: TrainBatch,
+    rng: SmallRng,
+}
+
+impl<G: Game> Run<G> {
+    /// Trains until the session ends (`run.max_steps`, the time limit, a stop
+    /// asked for), then shuts down and checkpoints.
+    ///
+    /// # Errors
+    /// [`RunError::SelfPlay`] if the workers or the server failed,
+    /// [`RunError::NonFinite`] for a training step with a non-finite loss (the
+    /// last checkpoint is intact), or an error writing a checkpoint, a replay
+    /// chunk or the metrics. The threads are shut down and every finished game
+    /// written first.
+    pub fn train(self) -> Result<RunSummary, RunError> {
+        let mut session = Session::start(self)?;
+        let stop = match session.first_evaluation() {
+            Ok(()) => session.run_loop(),
+            Err(e) => Stop::failed("checkpoint failed", e),
+        };
+        session.shutdown(stop)
+    }
+
+    /// Writes the checkpoint of the current step, keeping those of `keep`.
+    pub(crate) fn checkpoint(&mut self, keep: &[u64]) -> Result<(), RunError> {
+        let seconds = self.clock.run();
+        self.checkpoints
+            .save(&self.trainer, &mut self.intake, seconds, keep)
+    }
+
+    /// Starts the inference server on the current weights and the workers.
+    fn start_workers(&self) -> Workers<G> {
+        let exp = &self.exp;
+        let net = self.trainer.inference_net(&self.device);
+        let (server, client) = Server::start(net, server_config(exp));
+        let publisher = server.publisher();
+        let mut config = selfplay_config(exp);
+        // Each session plays other games than the one before.
+        let salt = (self.sessions - 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        config.seed = config.seed.wrapping_add(salt);
+        let (tx, games) = flume::bounded(exp.manifest.selfplay.parallel_games.max(1));
+        let selfplay = SelfPlay::start::<G>(&config, &client, &tx);
+        Workers {
+            server,
+            publisher,
+            selfplay,
+            games,
+        }
+    }
+}
+
+impl<G: Game> Session<G> {
+    /// Opens the metrics and starts the threads.
+    ///
+    /// # Errors
+    /// [`RunError::Metrics`] if the events cannot be written (no thread started).
+    fn start(mut run: Run<G>) -> Result<Self, RunError> {
+        let metrics = open_metrics(&run.dir, &run.exp, run.trainer.steps())?;
+        let workers = run.start_workers();
+        let opponents = std::mem::take(&mut run.opponents);
+        let resumed = (run.ladder, run.previous.take());
+        let evals = Evaluations::start::<G>(&run.exp, opponents, resumed);
+        let m = &run.exp.manifest;
+        Ok(Session {
+            limits: Limits::new(m, run.opts.max_seconds, run.opts.stop.clone()),
+            pacing: Pacing::new(m),
+            rng: SmallRng::seed_from_u64(m.run.seed ^ run.trainer.steps()),
+            batch: TrainBatch::default(),
+            reporter: Reporter::new(),
+            run,
+            workers,
+            metrics,
+            evals,
+        })
+    }
+
+    /// The session's first evaluation, of the weights it starts from (unless the
+    /// ladder's point is at them: evaluated in the previous session).
+    fn first_evaluation(&mut self) -> Result<(), RunError> {
+        if !self.evals.on() {
+            return Ok(());
+        }
+        let step = self.run.trainer.steps();
+        if self.evals.ladder_at(step) {
+            self.evals.evaluated(step);
+            return Ok(());
+        }
+        // The ladder's weights must be on disk for a resumed run to play against.
+        if self.evals.ladder_on() && !self.run.dir.checkpoint(step).exists() {
+            self.run.checkpoint(&self.evals.keep())?;
+        }
+        let net = self.run.trainer.inference_net(&self.run.device);
+        self.evals.submit(step, self.run.clock.run(), net);
+        Ok(())
+    }
+
+    fn run_loop(&mut self) -> Stop {
+        loop {
+            if let Err(stop) = self.pass() {
+                return stop;
+            }
+        }
+    }
+
+    /// One pass of the loop.
+    fn pass(&mut self) -> Result<(), Stop> {
+        let run = &mut self.run;
+        if let Some(reason) = self.limits.reached(&run.clock, run.trainer.steps()) {
+            return Err(Stop::ok(reason));
+        }
+        if self.workers.selfplay.is_finished() {
+            return Err(Stop::self_play());
+        }
+        let window = run.intake.buffer.len();
+        let pace = self
+            .pacing
+            .pace(window, run.intake.positions_total, run.trainer.samples());
+        if pace.take_games {
+            run.intake
+                .take_waiting(&self.workers.games, &mut self.metrics);
+        }
+        if pace.train {
+            self.train_step()?;
+        } else {
+            self.wait_for_game()?;
+        }
+        // Errors past this point end the loop, so the threads still get shut down.
+        let run = &mut self.run;
+        self.evals
+            .poll(&run.dir, &mut self.metrics, &run.out)
+            .map_err(Stop::on("writing metrics failed"))?;
+        if self.reporter.due() {
+            self.report()
+                .map_err(|e| Stop::failed("writing metrics failed", e.into()))?;
+        }
+        self.run
+            .intake
+            .flush_if_due()
+            .map_err(Stop::on("writing replay chunks failed"))
+    }
+
+    /// Waits a little for a finished game.
+    fn wait_for_game(&mut self) -> Result<(), Stop> {
+        match self.workers.games.recv_timeout(Duration::from_millis(20)) {
+            Ok(r) => self.run.intake.add(r, &mut self.metrics),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return Err(Stop::self_play()),
+        }
+        Ok(())
+    }
+
+    /// One training step on a batch from the window; then, as due, new weights
+    /// to the server, a checkpoint, an evaluation.
+    fn train_step(&mut self) -> Result<(), Stop> {
+        let run = &mut self.run;
+        let m = &run.exp.manifest;
+        self.batch.clear();
+        run.intake
+            .buffer
+            .sample(m.train.batch_size, &mut self.rng, &mut self.batch);
+        match run.trainer.step(&self.batch) {
+            Ok(s) => self.metrics.train_step(&s),
+            Err(e) => {
+                let e = RunError::from(e);
+                let reason = match e {
+                    RunError::NonFinite { .. } => "non-finite loss",
+                    _ => "training failed",
+                };
+                return Err(Stop::failed(reason, e));
+            }
+        }
+        let step = run.trainer.steps();
+        if step % m.train.publish_every == 0 {
+            self.workers
+                .publisher
+                .publish(run.trainer.inference_net(&run.device));
+        }
+        let eval_due = self.evals.due(step);
+        // The ladder's weights must be on disk for a resumed run to play against.
+        if run.checkpoints.due(step) || (eval_due && self.evals.ladder_on()) {
+            let keep = self.evals.keep();
+            run.checkpoint(&keep)
+                .map_err(Stop::on("checkpoint failed"))?;
+        }
+        if eval_due {
+            let net = run.trainer.inference_net(&run.device);
+            self.evals.submit(step, run.clock.run(), net);
+        }
+        Ok(())
+    }
+
+    /// Writes the interval's metrics and shows the progress line.
+    fn report(&mut self) -> Result<(), EventError> {
+        let input = self.report_input();
+        self.reporter
+            .report(&mut self.metrics, &self.run.out, &input)
+    }
+
+    /// What the metrics report now.
+    pub(crate) fn report_input(&self) -> ReportInput {
+        let run = &self.run;
+        ReportInput {
+            step: run.trainer.steps(),
+            workers: self.workers.selfplay.stats(),
+            server: self.workers.server.stats(),
+            replay: run.intake.window(),
+            seconds: (run.clock.session(), run.clock.run()),
+        }
+    }
+}
