@@ -1,4 +1,9 @@
 //! Where finished games go: the replay window, the chunk files, the counters.
+//!
+//! Games reach the disk on their own clock: every `replay.flush_seconds` the
+//! games taken since the last chunk are written as a new one (atomically),
+//! whether or not training has started or a checkpoint is due, so a run killed
+//! at any moment loses at most that much self-play.
 
 use crate::RunError;
 use crate::metrics::Metrics;
@@ -10,9 +15,6 @@ use az_replay::{ReplayBuffer, ReplayStore};
 use az_train::CheckpointMeta;
 use flume::Receiver;
 use std::time::{Duration, Instant};
-
-/// Finished games are written to a chunk at least this often (and with every checkpoint).
-const REPLAY_FLUSH_EVERY: Duration = Duration::from_secs(60);
 
 /// The replay window, its chunk store and the run's counters of games.
 #[derive(Debug)]
@@ -32,14 +34,17 @@ pub(crate) struct Intake<G: Game> {
 }
 
 impl<G: Game> Intake<G> {
-    /// Opens the chunk store of `dir` into a window of `capacity` positions;
-    /// the counters go on from `meta` (the checkpoint resumed from).
+    /// Opens the chunk store of `dir` into a window of `capacity` positions.
+    /// The counters go on from `meta` (the checkpoint resumed from) or from the
+    /// chunks, whichever counts more: games flushed after the newest checkpoint,
+    /// or with none at all, are on disk only.
     ///
     /// # Errors
     /// [`RunError::Replay`] naming the first chunk that cannot be read.
     pub fn open(
         dir: &RunDir,
         capacity: usize,
+        flush_seconds: f64,
         meta: &CheckpointMeta,
         out: &Out,
     ) -> Result<Self, RunError> {
@@ -53,13 +58,13 @@ impl<G: Game> Intake<G> {
             ));
         }
         Ok(Intake {
-            positions_total: meta.replay_added.max(buffer.len() as u64),
-            games_total: meta.games,
+            positions_total: meta.replay_added.max(buffer.added()),
+            games_total: meta.games.max(buffer.games()),
             games_session: 0,
             buffer,
             store,
             capacity,
-            flush_every: REPLAY_FLUSH_EVERY,
+            flush_every: Duration::from_secs_f64(flush_seconds),
             last_flush: Instant::now(),
         })
     }
@@ -88,7 +93,7 @@ impl<G: Game> Intake<G> {
     }
 
     /// Writes the games taken since the last chunk as a new one, if
-    /// [`REPLAY_FLUSH_EVERY`] has passed since.
+    /// `replay.flush_seconds` have passed since.
     ///
     /// # Errors
     /// [`RunError::Replay`] naming the file; the games stay queued.
@@ -111,5 +116,116 @@ impl<G: Game> Intake<G> {
     /// Positions in the window and the bytes they take.
     pub fn window(&self) -> (usize, usize) {
         (self.buffer.len(), self.buffer.memory_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use az_tictactoe::TicTacToe;
+
+    /// A game of pseudo-random moves (from `seed`) with uniform policy targets.
+    fn random_game(seed: &mut u64) -> GameRecord<TicTacToe> {
+        let mut position = TicTacToe::new();
+        let mut moves = Vec::new();
+        let outcome = loop {
+            if let Some(o) = position.outcome() {
+                break o;
+            }
+            let legal = position.legal_moves();
+            *seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let mv = legal[(*seed >> 33) as usize % legal.len()];
+            position.apply_unchecked(mv);
+            moves.push(mv);
+        };
+        let n = moves.len();
+        GameRecord {
+            policies: vec![1.0 / TicTacToe::NUM_ACTIONS as f32; n * TicTacToe::NUM_ACTIONS],
+            root_values: vec![0.0; n],
+            moves,
+            outcome,
+            resigned: None,
+            resign_disabled: false,
+            would_have_resigned: None,
+            worker: 0,
+            game_index: 0,
+        }
+    }
+
+    fn scratch(name: &str) -> RunDir {
+        let root = std::env::temp_dir().join(format!("az-intake-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        RunDir::new(root)
+    }
+
+    fn meta(replay_added: u64, games: u64) -> CheckpointMeta {
+        CheckpointMeta {
+            game: "tictactoe".to_owned(),
+            step: 0,
+            replay_added,
+            games,
+            samples: 0,
+            net: [0; 7],
+            elapsed_seconds: 0.0,
+        }
+    }
+
+    /// A run killed before its first checkpoint: the counters come from the chunks.
+    #[test]
+    fn counters_go_on_from_the_chunks_without_a_checkpoint() {
+        let dir = scratch("nockpt");
+        let out = Out::new(dir.clone(), false);
+        let mut seed = 7;
+        let mut buffer = ReplayBuffer::<TicTacToe>::new(100_000);
+        let mut store = ReplayStore::open(&dir.replay(), &mut buffer).unwrap();
+        let mut positions = 0;
+        for chunk in 0..3 {
+            for _ in 0..4 + chunk {
+                let g = random_game(&mut seed);
+                positions += g.len() as u64;
+                store.push(g);
+            }
+            store.flush(100_000).unwrap();
+        }
+        let fresh = meta(0, 0);
+        let intake = Intake::<TicTacToe>::open(&dir, 100_000, 5.0, &fresh, &out).unwrap();
+        assert_eq!(intake.positions_total, positions);
+        assert_eq!(intake.games_total, 4 + 5 + 6);
+        assert_eq!(intake.buffer.len() as u64, positions);
+        let log = std::fs::read_to_string(dir.log()).unwrap();
+        assert!(
+            log.contains(&format!("replay: {positions} positions from 3 chunks")),
+            "{log}"
+        );
+        // A checkpoint that counted more (chunks pruned from the window) wins.
+        let intake = Intake::<TicTacToe>::open(&dir, 100_000, 5.0, &meta(10_000, 900), &out);
+        let intake = intake.unwrap();
+        assert_eq!((intake.positions_total, intake.games_total), (10_000, 900));
+        std::fs::remove_dir_all(dir.root()).unwrap();
+    }
+
+    /// Games are written on the flush clock, not only with a checkpoint.
+    #[test]
+    fn flushes_on_its_own_clock() {
+        let dir = scratch("clock");
+        let out = Out::new(dir.clone(), false);
+        let writer = az_monitor::EventWriter::create(&dir.events()).unwrap();
+        let mut metrics = Metrics::new(writer, 1);
+        let mut intake = Intake::<TicTacToe>::open(&dir, 1000, 0.05, &meta(0, 0), &out).unwrap();
+        let mut seed = 8;
+        intake.add(random_game(&mut seed), &mut metrics);
+        intake.flush_if_due().unwrap();
+        let chunks = || std::fs::read_dir(dir.replay()).unwrap().count();
+        assert_eq!(chunks(), 0, "written before its time");
+        std::thread::sleep(Duration::from_millis(60));
+        intake.flush_if_due().unwrap();
+        assert_eq!(chunks(), 1);
+        // Nothing taken since: no empty chunk.
+        std::thread::sleep(Duration::from_millis(60));
+        intake.flush_if_due().unwrap();
+        assert_eq!(chunks(), 1);
+        assert_eq!((intake.games_total, intake.games_session), (1, 1));
+        std::fs::remove_dir_all(dir.root()).unwrap();
     }
 }

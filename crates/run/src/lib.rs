@@ -17,8 +17,10 @@
 //! the shutdown; it returns a [`RunSummary`].
 //!
 //! A session stops at `run.max_steps`, at its time limit, or when asked (Ctrl-C
-//! sets [`RunOptions::stop`]); it then checkpoints and exits. A run killed at any
-//! moment resumes from its newest checkpoint and replay chunks.
+//! sets [`RunOptions::stop`]); it then checkpoints and exits. Finished games are
+//! written to replay chunks every `replay.flush_seconds`, checkpoint or not, so
+//! a run killed at any moment resumes from its newest checkpoint (or fresh
+//! weights, if it had none yet) with the games of all but the last few seconds.
 //!
 //! # Modules
 //!
@@ -27,8 +29,8 @@
 //! - `session`: [`Run::train`], the training loop, one pass of it at a time;
 //! - `pacing`: the train ratio (when to train, when to stop taking games), the
 //!   session's limits and clock;
-//! - `intake`: finished games into the replay window, the chunk files and the
-//!   run's counters;
+//! - `intake`: finished games into the replay window, the chunk files (on their
+//!   own flush clock) and the run's counters;
 //! - `checkpoint`: choosing the checkpoint to resume from, writing one, pruning;
 //! - `ladder`: the Elo ladder and the evaluations that move it;
 //! - `report`: log lines, the progress line, the metrics every few seconds;

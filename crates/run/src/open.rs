@@ -47,7 +47,8 @@ impl<G: Game> Run<G> {
         ));
         let (trainer, meta) = learner::<G>(exp, device, &dir, opts.resume, &out)?;
         clock.resumed_after(meta.elapsed_seconds);
-        let intake = Intake::open(&dir, exp.manifest.replay.capacity, &meta, &out)?;
+        let replay = &exp.manifest.replay;
+        let intake = Intake::open(&dir, replay.capacity, replay.flush_seconds, &meta, &out)?;
         let (ladder, previous) =
             Ladder::open::<G>(exp, &opponents, &dir, opts.resume, device, &out)?;
         Ok(Run {
