@@ -1,7 +1,8 @@
 //! `az run` end to end on tic-tac-toe: a fresh run, a run killed with SIGKILL and
 //! resumed, a run stopped with Ctrl-C (SIGINT), and the TensorBoard events read
 //! back with TensorBoard's own reader when `AZ_TB_PYTHON` names a Python that has
-//! tbparse (`.ci/run` sets it up).
+//! tbparse (`.ci/run` sets it up); a run killed before its first checkpoint
+//! resumed with the games it had written.
 
 mod common;
 
@@ -26,12 +27,17 @@ const SETS: &[&str] = &[
 ];
 
 fn command(dir: &Path, extra: &[&str]) -> Command {
+    command_with(dir, extra, &[])
+}
+
+/// [`command`] with `sets` applied after [`SETS`] (the last `--set` of a key wins).
+fn command_with(dir: &Path, extra: &[&str], sets: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_az"));
     c.args(["run", MANIFEST, "--no-progress", "--run-dir"])
         .arg(dir)
         .args(extra)
         .env("RUST_BACKTRACE", "1");
-    for s in SETS {
+    for s in SETS.iter().chain(sets) {
         c.args(["--set", s]);
     }
     c
@@ -74,15 +80,16 @@ fn wait_for_checkpoint(child: &mut Child, dir: &Path, above: u64) -> u64 {
     }
 }
 
-fn scratch() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("az-run-test-{}", std::process::id()));
+/// A fresh scratch directory `name` of this test process (tests run in parallel).
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("az-run-test-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }
 
 #[test]
 fn run_kill_resume_interrupt_and_read_back() {
-    let dir = scratch();
+    let dir = scratch("resume");
 
     // 1. A run killed with SIGKILL once it has a checkpoint: nothing to clean up.
     let mut child = command(&dir, &["--max-seconds", "300"])
@@ -252,5 +259,80 @@ fn run_kill_resume_interrupt_and_read_back() {
     let name = chunk.file_name().unwrap().to_string_lossy().into_owned();
     assert!(text(&o).contains(&name), "{}", text(&o));
     assert!(!text(&o).contains("panicked"), "{}", text(&o));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The replay chunks of the run in `dir`: (positions, games, chunks).
+fn replay_on_disk(dir: &Path) -> (usize, usize, usize) {
+    let mut totals = (0, 0, 0);
+    for entry in std::fs::read_dir(dir.join("replay")).into_iter().flatten() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|x| x != "azr") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let games = az_replay::decode_chunk::<az_tictactoe::TicTacToe>(&bytes, &path).unwrap();
+        totals.0 += games.iter().map(|g| g.len()).sum::<usize>();
+        totals.1 += games.len();
+        totals.2 += 1;
+    }
+    totals
+}
+
+/// Finished games reach the disk on their own clock (`replay.flush_seconds`):
+/// a run killed with SIGKILL before its first checkpoint resumes with fresh
+/// weights and every game its chunks hold in its replay window.
+#[test]
+fn games_flushed_before_any_checkpoint_survive_a_kill() {
+    let dir = scratch("flush");
+    // Never trains (the window must hold a million positions first), so never
+    // checkpoints; flushes every half second.
+    let sets = [
+        "train.min_replay=1000000",
+        "replay.capacity=1000000",
+        "train.checkpoint_every=1000000",
+        "eval.every=0",
+        "replay.flush_seconds=0.5",
+    ];
+    let mut child = command_with(&dir, &["--max-seconds", "120"], &sets)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while replay_on_disk(&dir).2 < 2 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "az run ended before writing two replay chunks"
+        );
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "no two replay chunks after 120 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(checkpoints(&dir).is_empty(), "a checkpoint was written");
+    let (positions, games, chunks) = replay_on_disk(&dir);
+    assert!(positions > 0 && games > 0 && chunks >= 2);
+
+    // Resumed: fresh weights, and every flushed game in the replay window.
+    let o = command_with(&dir, &["--resume", "--max-seconds", "6"], &sets)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let log = std::fs::read_to_string(dir.join("log.txt")).unwrap();
+    let line = format!("replay: {positions} positions from {chunks} chunks");
+    assert!(log.contains(&line), "no {line:?} in the log: {log}");
+    assert!(text(&o).contains(&line), "{}", text(&o));
+    assert!(!log.contains("resumed from"), "{log}");
+    assert!(log.contains("session 2"), "{log}");
+    // The resumed session kept those games and wrote its own.
+    let (after, games_after, _) = replay_on_disk(&dir);
+    assert!(
+        after > positions && games_after > games,
+        "{after} <= {positions}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
