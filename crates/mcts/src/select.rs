@@ -24,7 +24,9 @@ fn c_sqrt(n: f32, c_init: f32, c_base: f32) -> f32 {
 /// [`c_sqrt`] does (so a lookup and the formula give the same bits); a `ln` and
 /// a `sqrt` per tree level were the largest single cost of a descent.
 pub(crate) fn exploration_table(config: &SearchConfig) -> Arc<[f32]> {
-    static TABLES: Mutex<Vec<((u32, u32), Arc<[f32]>)>> = Mutex::new(Vec::new());
+    /// The tables made so far, by the bits of `(c_init, c_base)`.
+    type Tables = Vec<((u32, u32), Arc<[f32]>)>;
+    static TABLES: Mutex<Tables> = Mutex::new(Vec::new());
     let key = (config.c_init.to_bits(), config.c_base.to_bits());
     let mut tables = TABLES.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some((_, table)) = tables.iter().find(|(k, _)| *k == key) {
