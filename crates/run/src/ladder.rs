@@ -96,7 +96,7 @@ impl Ladder {
 
 /// The evaluation thread (if `eval.every` > 0), the ladder, and what was evaluated.
 #[derive(Debug)]
-pub(crate) struct Evaluations {
+pub(crate) struct EvalSchedule {
     thread: Option<EvalThread>,
     ladder: Ladder,
     every: u64,
@@ -106,7 +106,7 @@ pub(crate) struct Evaluations {
     pub last_report: Option<EvalReport>,
 }
 
-impl Evaluations {
+impl EvalSchedule {
     /// Starts the evaluation thread of `exp` (unless `eval.every` is 0), its
     /// ladder going on from `resumed`.
     pub fn start<G: Game>(
@@ -115,7 +115,7 @@ impl Evaluations {
         (ladder, previous): Resumed,
     ) -> Self {
         let every = exp.manifest.eval.every;
-        Evaluations {
+        EvalSchedule {
             thread: (every > 0).then(|| EvalThread::start::<G>(exp, opponents, previous)),
             ladder,
             every,

@@ -4,7 +4,7 @@
 //! reports, metrics, the replay flush clock) until something stops it.
 
 use crate::config::{selfplay_config, server_config};
-use crate::ladder::Evaluations;
+use crate::ladder::EvalSchedule;
 use crate::metrics::Metrics;
 use crate::pacing::{Limits, Pacing};
 use crate::report::{ReportInput, Reporter, open_metrics};
@@ -67,7 +67,7 @@ pub(crate) struct Session<G: Game> {
     pub run: Run<G>,
     pub workers: Workers<G>,
     pub metrics: Metrics,
-    pub evals: Evaluations,
+    pub evals: EvalSchedule,
     pub limits: Limits,
     reporter: Reporter,
     pacing: Pacing,
@@ -132,7 +132,7 @@ impl<G: Game> Session<G> {
         let workers = run.start_workers();
         let opponents = std::mem::take(&mut run.opponents);
         let resumed = (run.ladder, run.previous.take());
-        let evals = Evaluations::start::<G>(&run.exp, opponents, resumed);
+        let evals = EvalSchedule::start::<G>(&run.exp, opponents, resumed);
         let m = &run.exp.manifest;
         Ok(Session {
             limits: Limits::new(m, run.opts.max_seconds, run.opts.stop.clone()),
