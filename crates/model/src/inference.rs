@@ -1,7 +1,6 @@
 //! The inference form: batch norm folded into the convolutions.
 
 use crate::batch_norm::inference_factors;
-use crate::board_conv::tower::{Tower, TowerConv};
 use crate::board_conv::{self, ConvKernel};
 use crate::{ConvBn, NetConfig, PolicyValueNet};
 use az_infer::{BatchModel, masked_softmax};
@@ -10,6 +9,16 @@ use burn::nn::Linear;
 use burn::tensor::activation::{relu, tanh};
 use burn::tensor::{Device, Tensor, TensorData};
 use std::sync::Arc;
+
+// The resident tower of az-kernels (`flex` feature).
+#[cfg(feature = "flex")]
+use az_kernels::Tower;
+
+/// Without the `flex` feature there is no resident tower: this type has no
+/// values, so [`InferenceNet`]'s `tower` is always `None`.
+#[cfg(not(feature = "flex"))]
+#[derive(Debug)]
+enum Tower {}
 
 /// A convolution with batch norm folded in: `w' = w · scale`, `b' = shift`.
 #[derive(Clone, Debug)]
@@ -34,9 +43,10 @@ impl FoldedConv {
     }
 
     /// The layer's weights on the host, for the resident tower.
-    fn to_tower(&self) -> TowerConv {
+    #[cfg(feature = "flex")]
+    fn to_tower(&self) -> az_kernels::TowerConv {
         let [c_out, c_in, _, _] = self.weight.dims();
-        TowerConv {
+        az_kernels::TowerConv {
             weight: host(self.weight.clone()),
             bias: host(self.bias.clone()),
             c_in,
@@ -61,8 +71,8 @@ pub struct InferenceNet {
     config: NetConfig,
     device: Device,
     kernel: ConvKernel,
-    /// The stem and blocks with resident activations ([`Tower`]), where the
-    /// device is flex; shared by clones.
+    /// The stem and blocks with resident activations (az-kernels' `Tower`),
+    /// where the device is flex and the `flex` feature is on; shared by clones.
     tower: Option<Arc<Tower>>,
     stem: FoldedConv,
     blocks: Vec<(FoldedConv, FoldedConv)>,
@@ -83,7 +93,8 @@ impl InferenceNet {
             .iter()
             .map(|b| (FoldedConv::new(&b.a), FoldedConv::new(&b.b)))
             .collect();
-        let tower = board_conv::supports_tower(&stem.weight).then(|| {
+        #[cfg(feature = "flex")]
+        let tower = az_kernels::supports_tower(&stem.weight).then(|| {
             Arc::new(Tower {
                 h: config.height,
                 w: config.width,
@@ -95,6 +106,8 @@ impl InferenceNet {
                     .collect(),
             })
         });
+        #[cfg(not(feature = "flex"))]
+        let tower = None;
         InferenceNet {
             config,
             device: device.clone(),
@@ -147,11 +160,18 @@ impl InferenceNet {
     }
 
     /// The tower's output for `n` encoded positions: `[n, c, h, w]`.
+    #[cfg(feature = "flex")]
     fn run_tower(&self, tower: &Tower, n: usize, x: &[f32]) -> Tensor<4> {
         let (c, h, w) = (tower.channels(), self.config.height, self.config.width);
         let mut out = vec![0.0; n * c * h * w];
         tower.forward(n, x, &mut out);
         Tensor::from_data(TensorData::new(out, [n, c, h, w]), &self.device)
+    }
+
+    /// (Without the `flex` feature there is no tower to run.)
+    #[cfg(not(feature = "flex"))]
+    fn run_tower(&self, tower: &Tower, _n: usize, _x: &[f32]) -> Tensor<4> {
+        match *tower {}
     }
 
     /// Policy logits and value from the tower's output.

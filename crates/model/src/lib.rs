@@ -4,6 +4,15 @@
 //!
 //! No backend is chosen here: every function takes a Burn [`Device`](burn::tensor::Device),
 //! and only the `az` binary decides between the CPU (flex) and CUDA.
+//!
+//! # Feature flags
+//! - `flex` (off by default): az's own kernels for Burn's CPU backend flex, from
+//!   the az-kernels crate: board convolutions and the fused training batch norm
+//!   ([`board_conv::conv`], [`batch_norm::forward_relu`]) with handwritten
+//!   backward passes, and the resident inference tower of [`InferenceNet`]. It
+//!   turns on Burn's `flex` backend, so only the binary enables it (az-cli's
+//!   `flex` feature). Without it [`ConvKernel::Board`] means Burn's generic
+//!   operations, on every device.
 
 pub mod batch_norm;
 pub mod board_conv;

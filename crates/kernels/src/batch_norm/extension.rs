@@ -12,16 +12,23 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{AutodiffBackend, Backend, backend_extension};
 use burn::tensor::{DType, Shape, Tensor};
 
-/// The batch statistics of `x` (`[n, c, h, w]`): `[mean; c]` then `[biased variance; c]`.
-/// Not differentiated: [`bn_relu`] accounts for their dependence on `x`.
-pub(super) fn stats(x: Tensor<4>) -> Tensor<1> {
+/// The batch statistics of `x` (`[n, c, h, w]`, `f32` on flex): `[mean; c]` then
+/// `[biased variance; c]`. Not differentiated: [`bn_relu`] accounts for their
+/// dependence on `x`.
+pub fn bn_stats(x: Tensor<4>) -> Tensor<1> {
     Tensor::from_dispatch(<burn::backend::Dispatch as BoardBatchNorm>::bn_stats(
         x.into_dispatch(),
     ))
 }
 
-/// `relu(γ·(x − μ)/√(σ² + ε) + β + skip)` with `stats` from [`stats`] of the same `x`.
-pub(super) fn bn_relu(
+/// `relu(γ·(x − μ)/√(σ² + ε) + β + skip)` with `stats` from [`bn_stats`] of the
+/// same `x`: training-mode batch norm, differentiable in `x`, `gamma`, `beta` and
+/// `skip` under autodiff (the statistics' dependence on `x` included). All
+/// tensors `f32` on flex ([`crate::on_flex_f32`]).
+///
+/// # Shapes
+/// `x, skip: [n, c, h, w]`, `gamma, beta: [c]`, `stats: [2c]` → `[n, c, h, w]`
+pub fn bn_relu(
     x: Tensor<4>,
     gamma: Tensor<1>,
     beta: Tensor<1>,
@@ -111,7 +118,7 @@ fn bn_shape(x: &FlexTensor) -> BnShape {
 }
 
 /// The elements of a contiguous `f32` tensor (only those reach the extension:
-/// see `super::supports`).
+/// see [`crate::on_flex_f32`]).
 fn slice(t: &FlexTensor) -> &[f32] {
     t.as_slice::<f32>().expect("contiguous f32 tensor")
 }

@@ -1,9 +1,9 @@
-//! The board convolution kernels alone (`cargo bench -p az-model --bench board_conv`):
+//! The board convolution kernels alone (`cargo bench -p az-kernels --bench board_conv`):
 //! forward, input gradient and weight gradient of a connect4 tower layer at
 //! batch 256. Compare with Burn's conv2d in a whole network: `az bench model
 //! connect4 --conv burn|board`.
 
-use az_model::board_conv::kernel::{self, ConvShape};
+use az_kernels::board_conv::kernel::{self, ConvShape};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn values(len: usize) -> Vec<f32> {

@@ -2,6 +2,7 @@
 //! handwritten backward pass for autodiff over it.
 
 use super::kernel::{self, ConvShape};
+use crate::on_flex_f32;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -9,34 +10,35 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::autodiff::{Autodiff, NodeId};
 use burn::backend::flex::{Flex, FlexTensor};
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{AutodiffBackend, Backend, DispatchDevice, backend_extension};
+use burn::backend::{AutodiffBackend, Backend, backend_extension};
 use burn::tensor::{DType, Shape, Tensor};
 
 /// Whether the board kernels run this convolution: `f32` tensors on flex (with or
-/// without autodiff), an odd square kernel over `x`'s channels. Anything else goes
-/// to Burn's `conv2d`, forward and backward alike.
-pub(super) fn supports(x: &Tensor<4>, weight: &Tensor<4>) -> bool {
+/// without autodiff), an odd square kernel over `x`'s channels. Anything else is
+/// for Burn's `conv2d`, forward and backward alike.
+///
+/// # Shapes
+/// `x: [n, c_in, h, w]`, `weight: [c_out, c_in, k, k]`
+pub fn supports_conv(x: &Tensor<4>, weight: &Tensor<4>) -> bool {
     let [_, c_in, _, _] = x.dims();
     let [_, wc, k, k2] = weight.dims();
     on_flex_f32(x) && on_flex_f32(weight) && wc == c_in && k == k2 && k % 2 == 1
 }
 
-/// Whether `t` is an `f32` tensor on flex, with or without autodiff: what az's
-/// CPU kernels take.
-pub(crate) fn on_flex_f32<const D: usize>(t: &Tensor<D>) -> bool {
-    let on_flex = match t.device().as_dispatch() {
-        DispatchDevice::Flex(_) => true,
-        DispatchDevice::Autodiff(device) => {
-            matches!(device.clone().inner(), DispatchDevice::Flex(_))
-        }
-        #[allow(unreachable_patterns)] // other backends compiled in or not
-        _ => false,
-    };
-    on_flex && t.dtype() == DType::F32
-}
-
-/// `conv(x, weight) + bias` through the extension (see [`super::conv`]).
-pub(super) fn conv(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>) -> Tensor<4> {
+/// `conv(x, weight) + bias` with "same" zero padding and stride 1, through the
+/// extension: differentiable in `x`, `weight` and `bias` under autodiff.
+///
+/// # Shapes
+/// `x: [n, c_in, h, w]`, `weight: [c_out, c_in, k, k]` (k odd), `bias: [c_out]`
+/// → `[n, c_out, h, w]`
+///
+/// # Panics
+/// When [`supports_conv`] is false for `x` and `weight`.
+pub fn conv(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>) -> Tensor<4> {
+    assert!(
+        supports_conv(&x, &weight),
+        "board convolution: f32 tensors on flex and an odd square kernel over the input's channels"
+    );
     let out = weight.dims()[0];
     let bias = bias.unwrap_or_else(|| Tensor::zeros([out], &weight.device()));
     Tensor::from_dispatch(<burn::backend::Dispatch as BoardConv>::board_conv(
@@ -96,7 +98,7 @@ fn empty(shape: [usize; 4]) -> FlexTensor {
     FlexTensor::empty(Shape::new(shape), DType::F32)
 }
 
-/// The elements of a tensor made contiguous (only `f32` tensors get here: [`supports`]).
+/// The elements of a tensor made contiguous (only `f32` tensors get here: [`supports_conv`]).
 fn slice(t: &FlexTensor) -> &[f32] {
     t.as_slice::<f32>().expect("contiguous f32 tensor")
 }

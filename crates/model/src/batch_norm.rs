@@ -8,11 +8,6 @@
 //! layer (biased running variance, Burn's momentum convention), checked equal in
 //! tests.
 
-pub mod kernel;
-
-#[cfg(feature = "flex")]
-mod extension;
-
 use crate::board_conv::ConvKernel;
 use burn::nn::BatchNorm;
 use burn::tensor::Tensor;
@@ -20,9 +15,10 @@ use burn::tensor::activation::relu;
 
 /// `relu(batch_norm(x) + skip)`, what every batch norm of the network is
 /// followed by. In training on flex (an autodiff device, the layer training) with
-/// [`ConvKernel::Board`], az's fused kernel ([`kernel`]) with its handwritten
-/// backward pass; otherwise [`forward`] and Burn's add and ReLU (every other
-/// device, and inference, where the network folds batch norm away anyway).
+/// [`ConvKernel::Board`] and the `flex` feature, az's fused kernel (az-kernels)
+/// with its handwritten backward pass; otherwise [`forward`] and Burn's add and
+/// ReLU (every other device, and inference, where the network folds batch norm
+/// away anyway).
 ///
 /// # Shapes
 /// `x, skip: [n, c, h, w]` → `[n, c, h, w]`
@@ -35,14 +31,14 @@ pub fn forward_relu(
     #[cfg(feature = "flex")]
     if kernel == ConvKernel::Board
         && is_training(bn, &x)
-        && crate::board_conv::on_flex_f32(&x)
-        && skip.as_ref().is_none_or(crate::board_conv::on_flex_f32)
+        && az_kernels::on_flex_f32(&x)
+        && skip.as_ref().is_none_or(az_kernels::on_flex_f32)
     {
         let c = x.dims()[1];
-        let stats = extension::stats(x.clone()); // [2c]: mean, biased variance
+        let stats = az_kernels::bn_stats(x.clone()); // [2c]: mean, biased variance
         update_running(bn, stats.clone().slice(0..c), stats.clone().slice(c..2 * c));
         let (gamma, beta) = (bn.gamma.val(), bn.beta.val());
-        return extension::bn_relu(x, gamma, beta, stats, skip, bn.epsilon as f32);
+        return az_kernels::bn_relu(x, gamma, beta, stats, skip, bn.epsilon as f32);
     }
     let _ = kernel;
     let y = forward(bn, x);

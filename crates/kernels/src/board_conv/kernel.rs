@@ -171,7 +171,7 @@ pub(super) fn padded_len(s: &ConvShape, boards: usize) -> usize {
 }
 
 /// `dst[m×n] (+)= lhs[m×k] · rhs[k×n]`, strides in elements (row, column), one thread.
-// The only unsafe code of az-model: gemm takes raw pointers and strides.
+// The only unsafe code of az-kernels: gemm takes raw pointers and strides.
 #[allow(unsafe_code, clippy::too_many_arguments)]
 fn matmul(
     (m, n, k): (usize, usize, usize),
