@@ -3,7 +3,6 @@
 use crate::batch_norm::inference_factors;
 use crate::board_conv::{self, ConvKernel};
 use crate::{ConvBn, NetConfig, PolicyValueNet};
-use az_infer::{BatchModel, masked_softmax};
 use burn::module::Module;
 use burn::nn::Linear;
 use burn::tensor::activation::{relu, tanh};
@@ -206,35 +205,5 @@ impl InferenceNet {
             .expect("f32 logits");
         let value = value.into_data().try_into_vec::<f32>().expect("f32 values");
         (logits, value)
-    }
-}
-
-impl BatchModel for InferenceNet {
-    fn input_len(&self) -> usize {
-        self.config.planes * self.config.cells()
-    }
-
-    fn num_actions(&self) -> usize {
-        self.config.actions
-    }
-
-    fn forward(
-        &mut self,
-        n: usize,
-        inputs: &[f32],
-        masks: &[f32],
-        policy: &mut [f32],
-        value: &mut [f32],
-    ) {
-        if n == 0 {
-            return;
-        }
-        let a = self.config.actions;
-        let (logits, values) = self.forward_slices(n, inputs);
-        for i in 0..n {
-            let r = i * a..(i + 1) * a;
-            masked_softmax(&logits[r.clone()], &masks[r.clone()], &mut policy[r]);
-        }
-        value[..n].copy_from_slice(&values);
     }
 }

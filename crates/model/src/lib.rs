@@ -1,6 +1,8 @@
 //! The policy/value network of az on Burn: a ResNet ([`PolicyValueNet`]) for
 //! training, and its inference form ([`InferenceNet`]) with batch norm folded into
-//! the convolutions, which implements [`az_infer::BatchModel`].
+//! the convolutions. The model knows nothing of the inference server or the
+//! search: az-run wraps [`InferenceNet`] as the server's model (`az_run::NetModel`),
+//! so the learner side (az-train) never builds the self-play engine.
 //!
 //! No backend is chosen here: every function takes a Burn [`Device`](burn::tensor::Device),
 //! and only the `az` binary decides between the CPU (flex) and CUDA.

@@ -3,6 +3,7 @@
 //! against the game's oracle. The trainer hands over a snapshot of the weights and
 //! goes on; the report comes back on a channel.
 
+use crate::NetModel;
 use crate::config::agent_config;
 use az_arena::{
     Agent, MatchResult, MistakeRates, OpponentSpec, PerfectPlayer, PhasePositions, Player,
@@ -11,6 +12,7 @@ use az_arena::{
 use az_experiment::{Experiment, ManifestError};
 use az_game::Game;
 use az_infer::ModelEvaluator;
+use az_mcts::SearchConfig;
 use az_model::InferenceNet;
 use flume::{Receiver, Sender};
 use std::thread::JoinHandle;
@@ -24,7 +26,7 @@ pub struct EvalReport {
     /// Seconds into the run (all sessions) when those weights were taken.
     pub at_seconds: f64,
     /// Per opponent: its name, the result, the Elo difference it implies.
-    pub matches: Vec<(String, MatchResult, f64)>,
+    pub matches: Matches,
     /// Ladder Elo: the previous evaluation's plus the difference against it (0 at
     /// the first evaluation); `None` without `previous` among the opponents.
     pub elo: Option<f64>,
@@ -183,31 +185,14 @@ fn eval_loop<G: Game>(
     let mut sets: Option<Vec<PhasePositions<G>>> = None;
     for job in jobs.iter() {
         let t0 = Instant::now();
-        let mut agent = Agent::with_model(job.net.clone(), config.clone());
-        let mut matches = Vec::new();
-        let mut elo = None;
+        let mut agent = Agent::with_model(NetModel(job.net.clone()), config.clone());
         let round_seed = seed ^ job.step.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        for spec in opponents {
-            let (result, name) = match spec {
-                OpponentSpec::Previous => {
-                    let Some((net, prev_elo)) = &previous else {
-                        elo = Some(0.0);
-                        continue;
-                    };
-                    let mut other = Agent::with_model(net.clone(), config.clone());
-                    let r = play_match::<G>(&mut agent, &mut other, games, 2, round_seed);
-                    elo = Some(prev_elo + elo_difference(&r));
-                    (r, "previous".to_owned())
-                }
-                OpponentSpec::Checkpoint(_) => continue, // not in manifests (validated)
-                other => {
-                    let mut player = baseline::<G>(other, round_seed);
-                    let r = play_match::<G>(&mut agent, player.as_mut(), games, 0, round_seed);
-                    (r, other.to_string())
-                }
-            };
-            matches.push((name, result, elo_difference(&result)));
-        }
+        let round = Round {
+            games,
+            seed: round_seed,
+            config: &config,
+        };
+        let (matches, elo) = round.matches::<G>(&mut agent, opponents, previous.as_ref());
         // The positions are chosen once per run.
         if sets.is_none() && exp.manifest.eval.mistake_positions > 0 {
             sets = mistake_sets::<G>(exp, exp.manifest.eval.mistake_positions);
@@ -227,6 +212,52 @@ fn eval_loop<G: Game>(
         if reports.send(report).is_err() {
             return;
         }
+    }
+}
+
+/// One evaluation's matches: games per opponent, their seed, the agents' search.
+struct Round<'a> {
+    games: u32,
+    seed: u64,
+    config: &'a SearchConfig,
+}
+
+/// Per opponent: its name, the result, the Elo difference it implies.
+pub type Matches = Vec<(String, MatchResult, f64)>;
+
+impl Round<'_> {
+    /// `agent` against each opponent, and the ladder's Elo (`previous`'s plus the
+    /// difference against it; 0 at the first evaluation; `None` without `previous`).
+    fn matches<G: Game>(
+        &self,
+        agent: &mut Agent<ModelEvaluator<NetModel>>,
+        opponents: &[OpponentSpec],
+        previous: Option<&(InferenceNet, f64)>,
+    ) -> (Matches, Option<f64>) {
+        let mut matches = Vec::new();
+        let mut elo = None;
+        for spec in opponents {
+            let (result, name) = match spec {
+                OpponentSpec::Previous => {
+                    let Some((net, prev_elo)) = previous else {
+                        elo = Some(0.0);
+                        continue;
+                    };
+                    let mut other = Agent::with_model(NetModel(net.clone()), self.config.clone());
+                    let r = play_match::<G>(agent, &mut other, self.games, 2, self.seed);
+                    elo = Some(prev_elo + elo_difference(&r));
+                    (r, "previous".to_owned())
+                }
+                OpponentSpec::Checkpoint(_) => continue, // not in manifests (validated)
+                other => {
+                    let mut player = baseline::<G>(other, self.seed);
+                    let r = play_match::<G>(agent, player.as_mut(), self.games, 0, self.seed);
+                    (r, other.to_string())
+                }
+            };
+            matches.push((name, result, elo_difference(&result)));
+        }
+        (matches, elo)
     }
 }
 
@@ -252,10 +283,10 @@ pub fn mistake_sets<G: Game>(exp: &Experiment, per_phase: usize) -> Option<Vec<P
 pub fn policy_and_search_mistakes<G: Game>(
     exp: &Experiment,
     net: &InferenceNet,
-    search: &mut Agent<ModelEvaluator<InferenceNet>>,
+    search: &mut Agent<ModelEvaluator<NetModel>>,
     sets: &[PhasePositions<G>],
 ) -> (MistakeRates, MistakeRates) {
-    let mut policy = Agent::with_model(net.clone(), agent_config(exp, Some(0)));
+    let mut policy = Agent::with_model(NetModel(net.clone()), agent_config(exp, Some(0)));
     (
         mistake_rates(&mut policy, sets),
         mistake_rates(search, sets),

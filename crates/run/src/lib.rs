@@ -53,6 +53,7 @@ mod eval;
 mod intake;
 mod ladder;
 mod metrics;
+mod net_model;
 mod open;
 mod pacing;
 mod report;
@@ -69,6 +70,7 @@ pub use eval::{
     EvalReport, EvalThread, baseline, mistake_sets, opponents, policy_and_search_mistakes,
 };
 pub use metrics::{Metrics, Snapshot};
+pub use net_model::NetModel;
 pub use run_dir::{
     LadderPoint, RunDir, RunRecord, fresh_run_dir, git_revision, latest_run_dir, utc_stamp,
 };

@@ -6,12 +6,12 @@
 use crate::config::{selfplay_config, server_config};
 use crate::ladder::EvalSchedule;
 use crate::metrics::Metrics;
+use crate::net_model::NetModel;
 use crate::pacing::{Limits, Pacing};
 use crate::report::{ReportInput, Reporter, open_metrics};
 use crate::{Run, RunError, RunSummary};
 use az_game::Game;
 use az_infer::{Publisher, Server};
-use az_model::InferenceNet;
 use az_monitor::EventError;
 use az_record::GameRecord;
 use az_replay::TrainBatch;
@@ -23,8 +23,8 @@ use std::time::Duration;
 
 /// The threads that play: the inference server and the self-play workers.
 pub(crate) struct Workers<G: Game> {
-    pub server: Server<InferenceNet>,
-    pub publisher: Publisher<InferenceNet>,
+    pub server: Server<NetModel>,
+    pub publisher: Publisher<NetModel>,
     pub selfplay: SelfPlay,
     /// Finished games (bounded: the workers wait while the trainer leaves them).
     pub games: Receiver<GameRecord<G>>,
@@ -105,7 +105,7 @@ impl<G: Game> Run<G> {
     fn start_workers(&self) -> Workers<G> {
         let exp = &self.exp;
         let net = self.trainer.inference_net(&self.device);
-        let (server, client) = Server::start(net, server_config(exp));
+        let (server, client) = Server::start(NetModel(net), server_config(exp));
         let publisher = server.publisher();
         let mut config = selfplay_config(exp);
         // Each session plays other games than the one before.
@@ -246,7 +246,7 @@ impl<G: Game> Session<G> {
         if step % m.train.publish_every == 0 {
             self.workers
                 .publisher
-                .publish(run.trainer.inference_net(&run.device));
+                .publish(NetModel(run.trainer.inference_net(&run.device)));
         }
         let eval_due = self.evals.due(step);
         // The ladder's weights must be on disk for a resumed run to play against.

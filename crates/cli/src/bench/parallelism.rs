@@ -64,7 +64,7 @@ impl GameVisitor for Visit<'_> {
         let base_config = az_run::agent_config(exp, args.simulations);
         let mut config = base_config.clone();
         config.searches_per_game = 1;
-        let mut sequential = Agent::with_model(net.clone(), config);
+        let mut sequential = Agent::with_model(az_run::NetModel(net.clone()), config);
         let mut rng = SmallRng::seed_from_u64(7);
         let mut positions = Vec::new();
         while positions.len() < args.positions {
@@ -86,7 +86,7 @@ impl GameVisitor for Visit<'_> {
         for &k in &args.searches {
             let mut config = base_config.clone();
             config.searches_per_game = k.max(1);
-            let mut parallel = Agent::with_model(net.clone(), config);
+            let mut parallel = Agent::with_model(az_run::NetModel(net.clone()), config);
             let mut tv = 0.0;
             let mut changed = 0;
             for (p, (ref_v, ref_best)) in positions.iter().zip(&reference) {

@@ -149,7 +149,7 @@ impl GameVisitor for Bench<'_> {
             ModelKind::Network => {
                 let cfg = az_run::net_config::<G>(exp);
                 let net = az_model::PolicyValueNet::new(&cfg, &self.device);
-                let m = az_model::InferenceNet::new(&net, cfg, &self.device);
+                let m = az_run::NetModel(az_model::InferenceNet::new(&net, cfg, &self.device));
                 measure::<G, _>(exp, m, args.seconds)
             }
             ModelKind::Uniform => {

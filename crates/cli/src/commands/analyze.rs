@@ -58,7 +58,10 @@ impl GameVisitor for Visit<'_> {
     fn visit<G: Game>(self) -> anyhow::Result<()> {
         let exp = &self.target.exp;
         let config = az_run::agent_config(exp, self.args.simulations);
-        let mut agent = Agent::with_model(load_net::<G>(exp, &self.target.checkpoint)?, config);
+        let mut agent = Agent::with_model(
+            az_run::NetModel(load_net::<G>(exp, &self.target.checkpoint)?),
+            config,
+        );
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
         for (i, line) in std::io::stdin().lock().lines().enumerate() {

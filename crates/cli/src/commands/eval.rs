@@ -48,8 +48,10 @@ impl GameVisitor for Visit<'_> {
     fn visit<G: Game>(self) -> Result<String, BadInput> {
         let (args, exp) = (self.args, &self.target.exp);
         let config = az_run::agent_config(exp, args.simulations);
-        let mut agent =
-            Agent::with_model(load_net::<G>(exp, &self.target.checkpoint)?, config.clone());
+        let mut agent = Agent::with_model(
+            az_run::NetModel(load_net::<G>(exp, &self.target.checkpoint)?),
+            config.clone(),
+        );
         let checkpoint_opponent = matches!(self.opponent, OpponentSpec::Checkpoint(_));
         let opening_plies = args
             .opening_plies
@@ -58,7 +60,7 @@ impl GameVisitor for Visit<'_> {
             OpponentSpec::Checkpoint(path) => {
                 let other = resolve(path, &args.overrides)?;
                 let net = load_net::<G>(&other.exp, &other.checkpoint)?;
-                let mut other = Agent::with_model(net, config);
+                let mut other = Agent::with_model(az_run::NetModel(net), config);
                 play_match::<G>(&mut agent, &mut other, args.games, opening_plies, args.seed)
             }
             OpponentSpec::Perfect if G::oracle().is_none() => {

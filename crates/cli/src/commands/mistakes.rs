@@ -51,7 +51,7 @@ impl GameVisitor for Visit<'_> {
         let net = load_net::<G>(exp, &self.target.checkpoint)?;
         let config = az_run::agent_config(exp, args.simulations);
         let simulations = config.simulations;
-        let mut agent = Agent::with_model(net.clone(), config);
+        let mut agent = Agent::with_model(az_run::NetModel(net.clone()), config);
         let (policy, search) = az_run::policy_and_search_mistakes(exp, &net, &mut agent, &sets);
         let checkpoint = self.target.checkpoint.display().to_string();
         let phases = sets.iter().enumerate().map(|(i, s)| (s.phase.name(), i));

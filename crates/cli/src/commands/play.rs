@@ -34,7 +34,10 @@ impl GameVisitor for Visit<'_> {
     fn visit<G: Game>(self) -> anyhow::Result<String> {
         let exp = &self.target.exp;
         let config = az_run::agent_config(exp, self.args.simulations);
-        let mut agent = Agent::with_model(load_net::<G>(exp, &self.target.checkpoint)?, config);
+        let mut agent = Agent::with_model(
+            az_run::NetModel(load_net::<G>(exp, &self.target.checkpoint)?),
+            config,
+        );
         let human = if self.args.human_first {
             G::new().to_move()
         } else {
