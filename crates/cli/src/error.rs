@@ -47,11 +47,11 @@ mod tests {
         assert_eq!(exit_code(&err), EXIT_BAD_INPUT);
         let stopped = RunError::SelfPlay("self-play stopped unexpectedly".to_owned());
         assert_eq!(exit_code(&stopped.into()), EXIT_FAILURE);
-        let nan = RunError::NonFinite {
+        let nan = RunError::Train(az_train::TrainError::NonFinite {
             step: 3,
             policy: f32::NAN,
             value: 0.0,
-        };
+        });
         assert_eq!(exit_code(&nan.into()), EXIT_FAILURE);
         assert_eq!(exit_code(&BadInput("x".to_owned()).into()), EXIT_BAD_INPUT);
     }

@@ -63,40 +63,11 @@ pub enum RunError {
     /// The self-play workers or the inference server stopped or panicked.
     #[error("{0}")]
     SelfPlay(String),
-    /// A training step with a NaN or infinite loss: it was not applied, and no
-    /// checkpoint was written after it.
-    #[error(
-        "training step {step}: the loss is not finite (policy {policy}, value {value}); the step was \
-         not applied and the last checkpoint is intact — lower train.learning_rate and resume"
-    )]
-    NonFinite {
-        /// The step that failed.
-        step: u64,
-        /// Policy loss.
-        policy: f32,
-        /// Value loss.
-        value: f32,
-    },
-    /// Any other training failure (a batch that does not fit the network).
+    /// A training step failed: a NaN or infinite loss (`TrainError::NonFinite`:
+    /// the step was not applied and no checkpoint is written after it), or a
+    /// batch that does not fit the network.
     #[error(transparent)]
-    Train(TrainError),
-}
-
-impl From<TrainError> for RunError {
-    fn from(e: TrainError) -> Self {
-        match e {
-            TrainError::NonFinite {
-                step,
-                policy,
-                value,
-            } => RunError::NonFinite {
-                step,
-                policy,
-                value,
-            },
-            e => RunError::Train(e),
-        }
-    }
+    Train(#[from] TrainError),
 }
 
 impl RunError {
@@ -118,7 +89,6 @@ impl RunError {
             | RunError::Write(_)
             | RunError::Metrics(_)
             | RunError::SelfPlay(_)
-            | RunError::NonFinite { .. }
             | RunError::Train(_) => false,
         }
     }
@@ -165,7 +135,10 @@ mod tests {
             policy: f32::NAN,
             value: 0.5,
         });
-        assert!(matches!(nan, RunError::NonFinite { step: 7, .. }));
+        assert!(matches!(
+            nan,
+            RunError::Train(TrainError::NonFinite { step: 7, .. })
+        ));
         assert!(!nan.is_bad_input());
         assert!(nan.to_string().contains("train.learning_rate"), "{nan}");
     }

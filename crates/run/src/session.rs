@@ -16,6 +16,7 @@ use az_monitor::EventError;
 use az_record::GameRecord;
 use az_replay::TrainBatch;
 use az_selfplay::SelfPlay;
+use az_train::TrainError;
 use flume::{Receiver, RecvTimeoutError};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
@@ -81,7 +82,7 @@ impl<G: Game> Run<G> {
     ///
     /// # Errors
     /// [`RunError::SelfPlay`] if the workers or the server failed,
-    /// [`RunError::NonFinite`] for a training step with a non-finite loss (the
+    /// [`RunError::Train`] for a training step with a non-finite loss (the
     /// last checkpoint is intact), or an error writing a checkpoint, a replay
     /// chunk or the metrics. The threads are shut down and every finished game
     /// written first.
@@ -236,7 +237,7 @@ impl<G: Game> Session<G> {
             Err(e) => {
                 let e = RunError::from(e);
                 let reason = match e {
-                    RunError::NonFinite { .. } => "non-finite loss",
+                    RunError::Train(TrainError::NonFinite { .. }) => "non-finite loss",
                     _ => "training failed",
                 };
                 return Err(Stop::failed(reason, e));

@@ -53,10 +53,7 @@ impl<G: Game> Session<G> {
         let run = &mut self.run;
         // Keep every finished game; checkpoint unless the training state is suspect.
         run.intake.flush()?;
-        let suspect = matches!(
-            failure,
-            Some(RunError::NonFinite { .. } | RunError::Train(_))
-        );
+        let suspect = matches!(failure, Some(RunError::Train(_)));
         let step = run.trainer.steps();
         if !suspect && run.checkpoints.behind(step) {
             run.checkpoint(&self.evals.keep())?;
