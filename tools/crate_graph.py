@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The workspace's crate graph, read from the Cargo.toml files, and the design's
-rules about its arrows (../shared/DESIGN.md): prints one line per crate (its
+rules about its arrows (docs/ARCHITECTURE.md): prints one line per crate (its
 internal dependencies, then the external ones that matter for the rules) and
 exits 1 naming every broken rule.
 

@@ -72,8 +72,9 @@ impl<G: Game> Player<G> for MctsPlayer {
             ..SearchConfig::default()
         };
         let mut search = Search::new(position.clone(), config);
-        let searched = search.run(&mut self.rollout).is_ok();
-        debug_assert!(searched, "rollouts always answer");
+        if let Err(e) = search.run(&mut self.rollout) {
+            unreachable!("rollouts always answer: {e}");
+        }
         search
             .result()
             .chosen
@@ -123,9 +124,9 @@ impl<G: Game, E: Evaluator<G>> Player<G> for Agent<E> {
     }
 
     fn choose(&mut self, position: &G) -> G::Move {
-        self.analyze(position)
-            .ok()
-            .and_then(|r| r.chosen)
-            .expect("the agent's evaluator answers and a position not over has a move")
+        match self.analyze(position) {
+            Ok(result) => result.chosen.expect("a position not over has a move"),
+            Err(e) => panic!("the agent's evaluator stopped: {e}"),
+        }
     }
 }

@@ -66,7 +66,8 @@ pub(crate) fn check(m: &Manifest, path: &Path, games: &[&str]) -> Result<(), Man
     }
 
     let t = &m.mcts;
-    c.int("mcts.simulations", t.simulations, 1, 10_000_000)?;
+    // One simulation only evaluates the root: no visit counts to learn from.
+    c.int("mcts.simulations", t.simulations, 2, 10_000_000)?;
     c.real("mcts.c_puct", f64::from(t.c_puct), 0.0, 100.0, true)?;
     c.real(
         "mcts.c_puct_base",

@@ -39,9 +39,11 @@ fn errors_name_file_key_value_and_what_is_allowed() {
     assert!(
         e.contains("exp/test.toml")
             && e.contains("`mcts.simulations` = 0")
-            && e.contains("from 1 to"),
+            && e.contains("from 2 to"),
         "{e}"
     );
+    // One simulation evaluates the root only: no visit counts to train on.
+    assert!(err("[game]\nname = \"connect4\"\n[mcts]\nsimulations = 1\n").contains("from 2 to"));
     let e = err("[game]\nname = \"chess\"\n");
     assert!(
         e.contains("`game.name` = \"chess\"") && e.contains("tictactoe, connect4"),

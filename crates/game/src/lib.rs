@@ -222,7 +222,9 @@ pub trait Game: Clone + Debug + Display + PartialEq + Eq + Send + Sync + 'static
     }
 
     /// A 64-bit hash of the position (the player to move included), equal for
-    /// equal positions, for evaluation caches and transposition tables.
+    /// equal positions, for evaluation caches and transposition tables. Its bits
+    /// must be well mixed (all of them, high ones included: az's cache indexes
+    /// by the high bits), as [`mix64`] of a packed key gives.
     fn position_hash(&self) -> u64;
 
     /// Index of `mv` in the policy vector, in `0..NUM_ACTIONS`.

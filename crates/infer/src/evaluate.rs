@@ -19,12 +19,21 @@ impl Batch {
             G::NAME
         );
         for leaf in leaves {
-            let (input, mask) = self.push();
-            let position = leaf.position();
-            position.encode(input);
-            for &mv in leaf.moves() {
-                mask[position.move_index(mv)] = 1.0;
-            }
+            self.push_position(leaf.position(), leaf.moves());
+        }
+    }
+
+    /// Appends `position` encoded, with `moves` (its legal moves) as the mask.
+    ///
+    /// # Panics
+    /// If the batch's sizes are not `G`'s (debug builds), or a row is short.
+    #[inline]
+    pub fn push_position<G: Game>(&mut self, position: &G, moves: &[G::Move]) {
+        debug_assert_eq!(self.input_len(), G::SHAPE.len());
+        let (input, mask) = self.push();
+        position.encode(input);
+        for &mv in moves {
+            mask[position.move_index(mv)] = 1.0;
         }
     }
 

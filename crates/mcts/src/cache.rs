@@ -26,6 +26,7 @@ impl CacheStats {
 /// Two entries sharing a set: keys, values and flags on one cache line, so a
 /// lookup reads one line (and the policy row only on a hit).
 #[derive(Copy, Clone, Debug, Default)]
+#[repr(C, align(32))]
 struct Set {
     keys: [u64; 2],
     values: [f32; 2],

@@ -154,7 +154,7 @@ impl Rollout {
 impl<G: Game> Evaluator<G> for Rollout {
     fn evaluate(&mut self, leaves: &[Leaf<G>]) -> Result<Evaluations<'_>, EvaluatorGone> {
         let (policy, values) = self.answers.sized(leaves.len(), G::NUM_ACTIONS);
-        policy.fill(1.0);
+        policy.fill(1.0); // uniform priors; a few floats per leaf beside whole random games
         for (leaf, value) in leaves.iter().zip(values.iter_mut()) {
             let me = leaf.position().to_move();
             let mut total = 0.0;

@@ -83,8 +83,10 @@ impl<G: Game> Pass<G> {
             if let Some((policy, value)) = cache.get(hash) {
                 searches[self.owners[i] as usize].apply(&self.leaves[i], policy, value);
             } else {
-                self.leaves.swap(kept, i);
-                self.owners.swap(kept, i);
+                if kept != i {
+                    self.leaves.swap(kept, i);
+                    self.owners.swap(kept, i);
+                }
                 kept += 1;
             }
         }
@@ -117,10 +119,101 @@ impl<G: Game> Pass<G> {
         }
         if cache.is_on() {
             for (leaf, (policy, value)) in self.leaves.iter().zip(evaluations.iter()) {
-                cache.insert(leaf.hash, policy, value);
+                // Hashed by `answer_from_cache`; a caller that skipped it gets it here.
+                let hash = match leaf.hash {
+                    0 => leaf.position().position_hash(),
+                    h => h,
+                };
+                cache.insert(hash, policy, value);
             }
         }
         self.leaves.clear();
         self.owners.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Evaluator, EvaluatorGone, SearchConfig};
+    use az_game::Game;
+    use az_tictactoe::TicTacToe;
+
+    /// Priors and value from the position's hash: a misrouted answer shows.
+    #[derive(Default)]
+    struct ByHash {
+        policy: Vec<f32>,
+        values: Vec<f32>,
+    }
+
+    impl Evaluator<TicTacToe> for ByHash {
+        fn evaluate(
+            &mut self,
+            leaves: &[Leaf<TicTacToe>],
+        ) -> Result<Evaluations<'_>, EvaluatorGone> {
+            self.policy.clear();
+            self.values.clear();
+            for leaf in leaves {
+                let h = leaf.position().position_hash();
+                self.policy
+                    .extend((0..9u64).map(|a| (az_game::mix64(h ^ a) >> 40) as f32 + 1.0));
+                self.values
+                    .push((h >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0);
+            }
+            Ok(Evaluations::new(&self.policy, &self.values, 9))
+        }
+    }
+
+    /// The tree's statistics in a fixed order (depth first by move), whatever
+    /// order the arena holds its nodes in.
+    fn walk(tree: &crate::Tree<TicTacToe>, index: usize, out: &mut Vec<(u32, u32, f32, f32)>) {
+        for (child, node) in tree.children(index) {
+            out.push((node.action() as u32, node.visits(), node.q(), node.prior()));
+            walk(tree, child, out);
+        }
+    }
+
+    fn searches() -> Vec<Search<TicTacToe>> {
+        let config = SearchConfig {
+            simulations: 64,
+            searches_per_game: 4,
+            ..SearchConfig::default()
+        };
+        // Different roots: the same position in every tree would hide a misrouted answer.
+        ["", "a1", "a1b2"]
+            .iter()
+            .map(|line| Search::new(TicTacToe::from_moves(line).unwrap(), config.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn cache_hits_and_answers_go_to_the_search_that_asked() {
+        // Three searches sharing one pass and a cache end with the trees each
+        // grows alone with no cache: a hit is the same answer, applied in the
+        // same round (earlier in it, so the arenas hold the nodes in another
+        // order), and only routing to the wrong search could differ.
+        let mut together = searches();
+        let mut cache = EvalCache::new(4096, TicTacToe::NUM_ACTIONS);
+        let mut pass = Pass::default();
+        let mut evaluator = ByHash::default();
+        let mut hits = 0;
+        while together.iter().any(|s| !s.is_done()) {
+            for (i, search) in together.iter_mut().enumerate() {
+                pass.gather(i, search);
+            }
+            hits += pass.answer_from_cache(&mut together, &mut cache);
+            let answers = evaluator.evaluate(pass.leaves()).unwrap();
+            pass.apply(&mut together, &answers, &mut cache);
+        }
+        assert!(hits > 0, "the trees share positions");
+        for (i, search) in together.iter().enumerate() {
+            let mut alone = searches().swap_remove(i);
+            alone.run(&mut ByHash::default()).unwrap();
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            walk(search.tree(), 0, &mut a);
+            walk(alone.tree(), 0, &mut b);
+            assert_eq!(a, b, "search {i}");
+            assert_eq!(search.tree().total_pending(), 0);
+        }
     }
 }

@@ -6,7 +6,7 @@ use az_game::Game;
 
 impl<G: Game> Tree<G> {
     /// Starts over at `root`, keeping the allocated memory. Leaves still in
-    /// flight are forgotten (applying one later panics).
+    /// flight are forgotten: they must not be applied to the new tree.
     pub fn reset(&mut self, root: G) {
         self.in_flight = 0;
         self.nodes.clear();

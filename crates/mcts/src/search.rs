@@ -94,15 +94,16 @@ pub struct Search<G: Game> {
 impl<G: Game> Search<G> {
     /// A search of `position` with room for `nodes` tree nodes before it reallocates.
     pub fn with_capacity(position: G, config: SearchConfig, nodes: usize) -> Self {
-        let budget = config.simulations.max(1);
-        Search {
+        let mut search = Search {
             root: RootState::new(&config.root),
             rng: SmallRng::seed_from_u64(config.seed),
             tree: Tree::with_capacity(position, config, nodes),
             done: 0,
-            budget,
+            budget: 0,
             pass: Pass::default(),
-        }
+        };
+        search.budget = search.budget();
+        search
     }
 
     /// A search of `position`.
@@ -201,20 +202,29 @@ impl<G: Game> Search<G> {
         outcome
     }
 
-    /// The move result into `out` (its buffers reused): the chosen move, the
-    /// policy target, the root value, per-move statistics, the principal variation.
-    pub fn result_into(&mut self, out: &mut MoveResult<G::Move>) {
+    /// What self-play needs of a finished search, and no more: the policy
+    /// target written into `policy` (`NUM_ACTIONS` entries), the chosen move
+    /// (`None` only when the game is over at the root) and the root value. A
+    /// root policy that samples draws again on every call.
+    pub fn decide(&mut self, policy: &mut [f32]) -> (Option<G::Move>, f32) {
         let tree = &self.tree;
-        out.policy.resize(G::NUM_ACTIONS, 0.0);
-        self.root.policy_target(tree, &mut out.policy);
-        out.value = tree.root_value();
-        tree.root_stats_into(&mut out.moves);
-        tree.principal_variation_into(G::MAX_GAME_LENGTH, &mut out.pv);
-        let root = tree.root();
-        out.chosen = self
+        self.root.policy_target(tree, policy);
+        let chosen = self
             .root
             .choose(tree, &mut self.rng)
-            .and_then(|child| root.index_move(tree.nodes()[child].action()));
+            .and_then(|child| tree.root().index_move(tree.nodes()[child].action()));
+        (chosen, tree.root_value())
+    }
+
+    /// The move result into `out` (its buffers reused): [`decide`](Search::decide)'s
+    /// move, policy target and value, with the per-move statistics and the
+    /// principal variation.
+    pub fn result_into(&mut self, out: &mut MoveResult<G::Move>) {
+        out.policy.resize(G::NUM_ACTIONS, 0.0);
+        (out.chosen, out.value) = self.decide(&mut out.policy);
+        self.tree.root_stats_into(&mut out.moves);
+        self.tree
+            .principal_variation_into(G::MAX_GAME_LENGTH, &mut out.pv);
         if let (true, Some(mv)) = (out.pv.is_empty(), out.chosen) {
             out.pv.push(mv);
         }
@@ -233,6 +243,7 @@ impl<G: Game> Search<G> {
     /// # Panics
     /// If leaves are in flight.
     pub fn play(&mut self, mv: G::Move) {
+        assert_eq!(self.tree.in_flight(), 0, "play with leaves in flight");
         if self.tree.config.tree_reuse {
             self.tree.advance(mv);
         } else {
@@ -241,17 +252,22 @@ impl<G: Game> Search<G> {
             self.tree.reset(next);
         }
         self.root = RootState::new(&self.tree.config.root);
-        self.budget = self.tree.config.simulations.max(1);
+        self.budget = self.budget();
         self.done = self.tree.root_visits().min(self.budget);
     }
 
     /// Starts over at `position` (the tree's memory is kept; leaves still in
-    /// flight are forgotten).
+    /// flight are forgotten and must not be applied).
     pub fn reset(&mut self, position: G) {
         self.tree.reset(position);
         self.root = RootState::new(&self.tree.config.root);
-        self.budget = self.tree.config.simulations.max(1);
+        self.budget = self.budget();
         self.done = 0;
         self.pass.clear();
+    }
+
+    /// Simulations per move: 0 counts as 1 (the root's own evaluation).
+    fn budget(&self) -> u32 {
+        self.tree.config.simulations.max(1)
     }
 }

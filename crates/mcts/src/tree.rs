@@ -81,15 +81,6 @@ pub struct Gathered {
     pub collisions: u32,
 }
 
-impl Gathered {
-    /// Adds `other`'s counts.
-    pub fn add(&mut self, other: Gathered) {
-        self.leaves += other.leaves;
-        self.terminals += other.terminals;
-        self.collisions += other.collisions;
-    }
-}
-
 /// Counters over the tree's life (not reset by re-rooting).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct TreeStats {
@@ -353,25 +344,23 @@ impl<G: Game> Tree<G> {
         debug_assert!(value.is_finite(), "non-finite value {value}");
         let moves = &leaf.moves;
         let position = &leaf.position;
+        // Children first with their raw priors, then normalised in place: one
+        // `move_index` per move.
+        let first = self.nodes.len();
         let mut sum = 0.0;
         for &mv in moves.iter() {
-            sum += policy[position.move_index(mv)].max(0.0);
-        }
-        let uniform = !(sum > 0.0 && sum.is_finite());
-        let scale = if uniform {
-            1.0 / moves.len() as f32
-        } else {
-            1.0 / sum
-        };
-        let first = self.nodes.len();
-        for &mv in moves.iter() {
             let a = position.move_index(mv);
-            let prior = if uniform {
-                scale
-            } else {
-                policy[a].max(0.0) * scale
-            };
-            self.nodes.push(Node::new(a as u16, prior));
+            let p = policy[a].max(0.0);
+            sum += p;
+            self.nodes.push(Node::new(a as u16, p));
+        }
+        let children = &mut self.nodes[first..];
+        if sum > 0.0 && sum.is_finite() {
+            let scale = 1.0 / sum;
+            children.iter_mut().for_each(|c| c.prior *= scale);
+        } else {
+            let uniform = 1.0 / children.len() as f32;
+            children.iter_mut().for_each(|c| c.prior = uniform);
         }
         let node = &mut self.nodes[index];
         node.first_child = first as u32;

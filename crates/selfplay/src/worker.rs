@@ -8,7 +8,7 @@
 use crate::{GameRecord, SelfPlayConfig, WorkerStats};
 use az_game::{Game, Outcome, Player};
 use az_infer::{Batch, Client};
-use az_mcts::{EvalCache, MoveResult, Pass, Search, SearchConfig};
+use az_mcts::{EvalCache, Pass, Search, SearchConfig};
 use flume::{Receiver, Sender};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
@@ -61,8 +61,6 @@ pub(crate) struct Worker<G: Game> {
     rng: SmallRng,
     stats: WorkerStats,
     games_played: u64,
-    /// The move result of the search that just ended (buffers reused).
-    result: MoveResult<G::Move>,
 }
 
 /// Why a worker stopped.
@@ -144,7 +142,6 @@ impl<G: Game> Worker<G> {
                 ..WorkerStats::default()
             },
             games_played: 0,
-            result: MoveResult::default(),
         }
     }
 
@@ -285,25 +282,22 @@ impl<G: Game> Worker<G> {
     /// if it ended (by the rules or by resignation).
     fn play_move(&mut self, s: usize) -> Result<(), StopReason> {
         let search = &mut self.searches[s];
-        search.result_into(&mut self.result);
-        let result = &self.result;
         let game = &mut self.games[s];
+        let start = game.policies.len();
+        game.policies.resize(start + G::NUM_ACTIONS, 0.0);
+        let (chosen, value) = search.decide(&mut game.policies[start..]);
         let mover = search.position().to_move();
-        if self
-            .config
-            .resign_threshold
-            .is_some_and(|th| result.value < th)
-        {
+        if self.config.resign_threshold.is_some_and(|th| value < th) {
             if game.resign_disabled {
                 game.would_resign.get_or_insert(mover);
             } else {
                 // The resigning position has no move: it is not recorded.
+                game.policies.truncate(start);
                 return self.finish(s, Outcome::Win(mover.other()), Some(mover));
             }
         }
-        game.policies.extend_from_slice(&result.policy);
-        game.values.push(result.value);
-        let mv = result.chosen.expect("a searched root has a move");
+        game.values.push(value);
+        let mv = chosen.expect("a searched root has a move");
         game.moves.push(mv);
         search.play(mv);
         self.stats.moves += 1;

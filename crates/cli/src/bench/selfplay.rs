@@ -73,11 +73,7 @@ pub fn model_alone<G: Game, M: BatchModel>(model: &mut M, max_batch: usize, seco
         if p.is_terminal() {
             continue;
         }
-        let (input, mask) = batch.push();
-        p.encode(input);
-        for &mv in p.legal_moves().iter() {
-            mask[p.move_index(mv)] = 1.0;
-        }
+        batch.push_position(&p, &p.legal_moves());
     }
     let (na, n) = (G::NUM_ACTIONS, max_batch);
     let mut policy = vec![0.0; n * na];
