@@ -37,7 +37,8 @@ impl<G: Game> Session<G> {
     /// Ends the session that `stop` stopped.
     ///
     /// # Errors
-    /// `stop`'s failure, else the first error of the shutdown.
+    /// `stop`'s failure, else the first error of the shutdown (a failed final
+    /// flush or checkpoint does not replace the failure that stopped the run).
     pub(crate) fn shutdown(mut self, stop: Stop) -> Result<RunSummary, RunError> {
         let Stop {
             reason,
@@ -51,12 +52,18 @@ impl<G: Game> Session<G> {
             failure.get_or_insert(e);
         }
         let run = &mut self.run;
-        // Keep every finished game; checkpoint unless the training state is suspect.
-        run.intake.flush()?;
+        // Keep every finished game; checkpoint unless the training state is
+        // suspect. An error here does not hide the one that stopped the run.
+        if let Err(e) = run.intake.flush() {
+            failure.get_or_insert(e);
+        }
         let suspect = matches!(failure, Some(RunError::Train(_)));
         let step = run.trainer.steps();
-        if !suspect && run.checkpoints.behind(step) {
-            run.checkpoint(&self.evals.keep())?;
+        if !suspect
+            && run.checkpoints.behind(step)
+            && let Err(e) = run.checkpoint(&self.evals.keep())
+        {
+            failure.get_or_insert(e);
         }
         let ends = (self.limits.interrupted(), failure.is_some());
         let last = (step, run.clock.run(), || {
