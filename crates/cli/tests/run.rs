@@ -60,24 +60,30 @@ fn checkpoints(dir: &Path) -> Vec<u64> {
     steps
 }
 
-fn wait_for_checkpoint(child: &mut Child, dir: &Path, above: u64) -> u64 {
+/// Polls `ready` every 100 ms while `child` runs, for at most 120 s; `what`
+/// names what is awaited when the run ends first or the time runs out.
+fn wait_for<T>(child: &mut Child, what: &str, mut ready: impl FnMut() -> Option<T>) -> T {
     let t0 = Instant::now();
     loop {
-        if let Some(&s) = checkpoints(dir).last()
-            && s > above
-        {
-            return s;
+        if let Some(found) = ready() {
+            return found;
         }
         assert!(
             child.try_wait().unwrap().is_none(),
-            "az run ended before writing a checkpoint"
+            "az run ended before writing {what}"
         );
         assert!(
             t0.elapsed() < Duration::from_secs(120),
-            "no checkpoint after 120 s"
+            "no {what} after 120 s"
         );
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+fn wait_for_checkpoint(child: &mut Child, dir: &Path, above: u64) -> u64 {
+    wait_for(child, "a checkpoint", || {
+        checkpoints(dir).last().copied().filter(|&s| s > above)
+    })
 }
 
 /// A fresh scratch directory `name` of this test process (tests run in parallel).
@@ -299,18 +305,9 @@ fn games_flushed_before_any_checkpoint_survive_a_kill() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let t0 = Instant::now();
-    while replay_on_disk(&dir).2 < 2 {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "az run ended before writing two replay chunks"
-        );
-        assert!(
-            t0.elapsed() < Duration::from_secs(120),
-            "no two replay chunks after 120 s"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for(&mut child, "two replay chunks", || {
+        (replay_on_disk(&dir).2 >= 2).then_some(())
+    });
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(checkpoints(&dir).is_empty(), "a checkpoint was written");

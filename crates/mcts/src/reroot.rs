@@ -9,10 +9,15 @@ impl<G: Game> Tree<G> {
     /// flight are forgotten: they must not be applied to the new tree.
     pub fn reset(&mut self, root: G) {
         self.in_flight = 0;
-        self.nodes.clear();
-        self.nodes.push(Node::new(0, 1.0));
         self.paths.clear();
         self.root = root;
+        self.fresh_arena();
+    }
+
+    /// An arena holding only an unexpanded root.
+    fn fresh_arena(&mut self) {
+        self.nodes.clear();
+        self.nodes.push(Node::new(0, 1.0));
     }
 
     /// Plays `mv` at the root and keeps its subtree (tree reuse).
@@ -30,8 +35,7 @@ impl<G: Game> Tree<G> {
             .find(|(_, n)| n.action as usize == action)
             .map(|(i, _)| i);
         let Some(child) = child.filter(|&c| self.nodes[c].visits > 0) else {
-            self.nodes.clear();
-            self.nodes.push(Node::new(0, 1.0));
+            self.fresh_arena();
             return;
         };
         // Copy the subtree breadth first into the spare arena: each node's children
