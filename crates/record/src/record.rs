@@ -1,5 +1,6 @@
 //! A finished self-play game, as it goes to the replay buffer.
 
+use crate::remote::Origin;
 use az_game::{Game, Outcome, Player};
 
 /// One self-play game: the moves, the search's policy target and value at every
@@ -24,6 +25,9 @@ pub struct GameRecord<G: Game> {
     pub worker: usize,
     /// Per-worker game number.
     pub game_index: u64,
+    /// For a game played by a remote actor: its id and the weights that played
+    /// it (kept in the replay chunks, so a resumed learner knows what it has).
+    pub origin: Option<Origin>,
 }
 
 impl<G: Game> GameRecord<G> {

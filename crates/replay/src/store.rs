@@ -5,17 +5,21 @@
 //! game count `u32`; per game: move count `u32`, moves as `u16` policy indices,
 //! policy targets (`moves × NUM_ACTIONS` `f32`), root values (`moves` `f32`),
 //! outcome `i8` (1 first wins, -1 second wins, 0 draw), resigned `i8` and
-//! would-have-resigned `i8` (-1 none, 0 first, 1 second), resign-disabled `u8`;
-//! then the CRC-32 of everything before it. A file is written to `*.tmp` and
+//! would-have-resigned `i8` (-1 none, 0 first, 1 second), resign-disabled `u8`,
+//! and (version 2) the origin: `u8` 0 for a game played in this process, or 1
+//! followed by the actor `u64`, its game number `u64` and the weights step `u64`;
+//! then the CRC-32 of everything before it. Version 1 files (no origin) are read. A file is written to `*.tmp` and
 //! renamed into place, so a run killed at any moment leaves only whole chunks.
 
 use crate::ReplayBuffer;
 use az_game::{Game, Outcome, Player};
+use az_record::remote::{GameId, Origin};
 use az_record::{GameRecord, write_atomic};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 8] = b"AZREPLAY";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// A replay file that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +87,15 @@ pub fn encode_chunk<G: Game>(games: &[GameRecord<G>]) -> Vec<u8> {
         b.push(player_code(g.resigned) as u8);
         b.push(player_code(g.would_have_resigned) as u8);
         b.push(u8::from(g.resign_disabled));
+        match g.origin {
+            None => b.push(0),
+            Some(o) => {
+                b.push(1);
+                for x in [o.id.actor, o.id.seq, o.weights_step] {
+                    b.extend_from_slice(&x.to_le_bytes());
+                }
+            }
+        }
     }
     let crc = crc32fast::hash(&b);
     b.extend_from_slice(&crc.to_le_bytes());
@@ -108,6 +121,11 @@ impl Reader<'_> {
     fn u16(&mut self) -> Result<u16, String> {
         Ok(u16::from_le_bytes(
             self.take(2)?.try_into().expect("2 bytes"),
+        ))
+    }
+    fn u64(&mut self) -> Result<u64, String> {
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
         ))
     }
     fn u32(&mut self) -> Result<u32, String> {
@@ -149,9 +167,9 @@ pub fn decode_chunk<G: Game>(bytes: &[u8], path: &Path) -> Result<Vec<GameRecord
         at: MAGIC.len(),
     };
     let version = r.u32().map_err(corrupt)?;
-    if version != VERSION {
+    if !(1..=VERSION).contains(&version) {
         return Err(corrupt(format!(
-            "format version {version}, this az reads {VERSION}"
+            "format version {version}, this az reads 1 to {VERSION}"
         )));
     }
     let name_len = r.u16().map_err(corrupt)? as usize;
@@ -207,6 +225,11 @@ pub fn decode_chunk<G: Game>(bytes: &[u8], path: &Path) -> Result<Vec<GameRecord
         let would =
             code_player(r.u8().map_err(corrupt)? as i8).ok_or_else(|| bad("would-resign"))?;
         let resign_disabled = r.u8().map_err(corrupt)? != 0;
+        let origin = if version >= 2 {
+            read_origin(&mut r).map_err(corrupt)?
+        } else {
+            None
+        };
         games.push(GameRecord {
             moves,
             policies,
@@ -217,6 +240,7 @@ pub fn decode_chunk<G: Game>(bytes: &[u8], path: &Path) -> Result<Vec<GameRecord
             would_have_resigned: would,
             worker: 0,
             game_index: gi as u64,
+            origin,
         });
     }
     if r.at != body.len() {
@@ -228,13 +252,57 @@ pub fn decode_chunk<G: Game>(bytes: &[u8], path: &Path) -> Result<Vec<GameRecord
     Ok(games)
 }
 
+fn read_origin(r: &mut Reader<'_>) -> Result<Option<Origin>, String> {
+    match r.u8()? {
+        0 => Ok(None),
+        1 => {
+            let id = GameId {
+                actor: r.u64()?,
+                seq: r.u64()?,
+            };
+            let weights_step = r.u64()?;
+            Ok(Some(Origin { id, weights_step }))
+        }
+        x => Err(format!("origin code {x}")),
+    }
+}
+
 /// Chunk files of a replay folder and the games not yet written.
+///
+/// It also knows the ids of the remote games (those with an
+/// [`origin`](GameRecord::origin)) in its chunks and queue, so that a learner
+/// can refuse a game delivered twice — even across a restart, as long as the
+/// chunk holding it is in the window.
 #[derive(Debug)]
 pub struct ReplayStore<G: Game> {
     dir: PathBuf,
     pending: Vec<GameRecord<G>>,
-    /// (sequence number, positions) of the chunks on disk, oldest first.
-    chunks: Vec<(u64, usize)>,
+    /// The chunks on disk, oldest first.
+    chunks: Vec<Chunk>,
+    /// Ids of the remote games on disk or queued.
+    ids: HashSet<GameId>,
+}
+
+/// A chunk file on disk.
+#[derive(Debug)]
+struct Chunk {
+    seq: u64,
+    positions: usize,
+    /// Ids of its remote games.
+    ids: Vec<GameId>,
+}
+
+impl Chunk {
+    fn new<G: Game>(seq: u64, games: &[GameRecord<G>]) -> Self {
+        Chunk {
+            seq,
+            positions: games.iter().map(GameRecord::len).sum(),
+            ids: games
+                .iter()
+                .filter_map(|g| g.origin.map(|o| o.id))
+                .collect(),
+        }
+    }
 }
 
 impl<G: Game> ReplayStore<G> {
@@ -272,6 +340,7 @@ impl<G: Game> ReplayStore<G> {
             dir: dir.to_owned(),
             pending: Vec::new(),
             chunks: Vec::new(),
+            ids: HashSet::new(),
         };
         for (seq, path) in found {
             let bytes = std::fs::read(&path).map_err(|source| ReplayError::Io {
@@ -279,9 +348,10 @@ impl<G: Game> ReplayStore<G> {
                 source,
             })?;
             let games = decode_chunk::<G>(&bytes, &path)?;
-            let positions = games.iter().map(GameRecord::len).sum();
             games.iter().for_each(|g| buffer.add_game(g));
-            store.chunks.push((seq, positions));
+            let chunk = Chunk::new(seq, &games);
+            store.ids.extend(&chunk.ids);
+            store.chunks.push(chunk);
         }
         store.prune(buffer.capacity())?;
         Ok(store)
@@ -297,8 +367,16 @@ impl<G: Game> ReplayStore<G> {
         self.pending.len()
     }
 
+    /// Whether the remote game `id` is in a chunk on disk or queued.
+    pub fn contains(&self, id: &GameId) -> bool {
+        self.ids.contains(id)
+    }
+
     /// Queues a finished game for the next chunk.
     pub fn push(&mut self, game: GameRecord<G>) {
+        if let Some(o) = game.origin {
+            self.ids.insert(o.id);
+        }
         self.pending.push(game);
     }
 
@@ -311,27 +389,29 @@ impl<G: Game> ReplayStore<G> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let seq = self.chunks.last().map_or(0, |c| c.0 + 1);
+        let seq = self.chunks.last().map_or(0, |c| c.seq + 1);
         let path = self.dir.join(format!("chunk-{seq:010}.azr"));
         write_atomic(&path, &encode_chunk(&self.pending)).map_err(|e| ReplayError::Io {
             path: e.path,
             source: e.source,
         })?;
-        let positions = self.pending.iter().map(GameRecord::len).sum();
+        self.chunks.push(Chunk::new(seq, &self.pending));
         self.pending.clear();
-        self.chunks.push((seq, positions));
         self.prune(capacity)
     }
 
     fn prune(&mut self, capacity: usize) -> Result<(), ReplayError> {
-        let mut total: usize = self.chunks.iter().map(|c| c.1).sum();
-        while let Some(&(seq, n)) = self.chunks.first() {
-            if total - n < capacity {
+        let mut total: usize = self.chunks.iter().map(|c| c.positions).sum();
+        while let Some(first) = self.chunks.first() {
+            if total - first.positions < capacity {
                 break;
             }
-            let path = self.dir.join(format!("chunk-{seq:010}.azr"));
+            let path = self.dir.join(format!("chunk-{:010}.azr", first.seq));
             std::fs::remove_file(&path).map_err(|source| ReplayError::Io { path, source })?;
-            total -= n;
+            total -= first.positions;
+            for id in &first.ids {
+                self.ids.remove(id);
+            }
             self.chunks.remove(0);
         }
         Ok(())

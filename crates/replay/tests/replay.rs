@@ -1,6 +1,7 @@
 use az_connect4::Connect4;
 use az_game::{Game, Outcome};
 use az_record::GameRecord;
+use az_record::remote::{GameId, Origin};
 use az_replay::{ReplayBuffer, ReplayError, ReplayStore, TrainBatch, decode_chunk, encode_chunk};
 use az_tictactoe::TicTacToe;
 use rand::rngs::SmallRng;
@@ -33,6 +34,7 @@ fn random_game<G: Game>(rng: &mut SmallRng, index: u64) -> GameRecord<G> {
         would_have_resigned: None,
         worker: 0,
         game_index: index,
+        origin: None,
     }
 }
 
@@ -54,6 +56,80 @@ fn chunks_round_trip() {
         );
         assert_eq!(a.resign_disabled, b.resign_disabled);
     }
+}
+
+/// Games with an origin every other one: actor 7, numbered from `from`.
+fn remote_games<G: Game>(n: u64, from: u64) -> Vec<GameRecord<G>> {
+    let mut gs = games::<G>(n, from);
+    for (k, g) in gs.iter_mut().enumerate() {
+        let seq = from + k as u64;
+        g.origin = (k % 2 == 0).then_some(Origin {
+            id: GameId { actor: 7, seq },
+            weights_step: 100 + seq,
+        });
+    }
+    gs
+}
+
+#[test]
+fn origins_round_trip_and_version_1_chunks_are_read() {
+    let gs = remote_games::<TicTacToe>(6, 0);
+    let back = decode_chunk::<TicTacToe>(&encode_chunk(&gs), Path::new("c.azr")).unwrap();
+    let origins = |v: &[GameRecord<TicTacToe>]| v.iter().map(|g| g.origin).collect::<Vec<_>>();
+    assert_eq!(origins(&back), origins(&gs));
+    assert_eq!(back[2].origin.unwrap().weights_step, 102);
+    // Version 1: the same games without the origin byte.
+    let local: Vec<_> = gs
+        .iter()
+        .cloned()
+        .map(|g| GameRecord { origin: None, ..g })
+        .collect();
+    let v2 = encode_chunk(&local);
+    let mut v1 = v2[..v2.len() - 4].to_vec();
+    v1[8..12].copy_from_slice(&1u32.to_le_bytes());
+    // Each game ends with its origin code (0): drop them, walking from the end.
+    let mut at = v1.len();
+    for g in local.iter().rev() {
+        let n = g.len();
+        assert_eq!(v1[at - 1], 0);
+        v1.remove(at - 1);
+        at -= 1 + 4 + 2 * n + 4 * (n * TicTacToe::NUM_ACTIONS + n) + 4;
+    }
+    let crc = crc32fast::hash(&v1);
+    v1.extend_from_slice(&crc.to_le_bytes());
+    let old = decode_chunk::<TicTacToe>(&v1, Path::new("v1.azr")).unwrap();
+    assert_eq!(old.len(), 6);
+    assert!(old.iter().all(|g| g.origin.is_none()));
+    assert_eq!(old[5].moves, gs[5].moves);
+}
+
+#[test]
+fn the_store_knows_its_remote_games_until_their_chunk_leaves_the_window() {
+    let dir = std::env::temp_dir().join(format!("az-replay-ids-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut buffer = ReplayBuffer::<TicTacToe>::new(1000);
+    let mut store = ReplayStore::open(&dir, &mut buffer).unwrap();
+    let first = remote_games::<TicTacToe>(4, 0);
+    let id = |seq| GameId { actor: 7, seq };
+    first.into_iter().for_each(|g| store.push(g));
+    assert!(store.contains(&id(0)), "queued games are known");
+    assert!(!store.contains(&id(1)), "a game without origin has no id");
+    store.flush(1000).unwrap();
+    let mut again = ReplayBuffer::<TicTacToe>::new(1000);
+    let mut store = ReplayStore::<TicTacToe>::open(&dir, &mut again).unwrap();
+    assert!(
+        store.contains(&id(0)) && store.contains(&id(2)),
+        "known after a restart"
+    );
+    assert!(!store.contains(&GameId { actor: 8, seq: 0 }));
+    // Enough newer games to push the first chunk out of a small window.
+    remote_games::<TicTacToe>(200, 10)
+        .into_iter()
+        .for_each(|g| store.push(g));
+    store.flush(100).unwrap();
+    assert!(!store.contains(&id(0)), "pruned with its chunk");
+    assert!(store.contains(&id(10)));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -149,6 +149,7 @@ mod tests {
             would_have_resigned: None,
             worker: 0,
             game_index: 0,
+            origin: None,
         }
     }
 

@@ -325,6 +325,7 @@ impl<G: Game> Worker<G> {
             would_have_resigned: game.would_resign,
             worker: self.id,
             game_index: game.game_index,
+            origin: None,
         };
         self.stats.games += 1;
         self.stats.game_length_sum += record.moves.len() as u64;
