@@ -11,8 +11,8 @@ mod validate;
 
 pub use error::ManifestError;
 pub use manifest::{
-    DeviceSpec, EvalSection, FpuSpec, GameSection, InferenceSection, Manifest, MctsSection,
-    ModelSection, OptimizerSpec, ReplaySection, RootSpec, RunSection, ScheduleSpec,
+    ClusterSection, DeviceSpec, EvalSection, FpuSpec, GameSection, InferenceSection, Manifest,
+    MctsSection, ModelSection, OptimizerSpec, ReplaySection, RootSpec, RunSection, ScheduleSpec,
     SelfPlaySection, TrainSection, VirtualLossForm,
 };
 
@@ -75,6 +75,45 @@ impl Experiment {
             path: path.to_owned(),
             manifest,
         })
+    }
+
+    /// `cluster.stream`, or `az-<experiment>-games`.
+    pub fn cluster_stream(&self) -> String {
+        let c = &self.manifest.cluster;
+        c.stream
+            .clone()
+            .unwrap_or_else(|| self.cluster_name("games"))
+    }
+
+    /// `cluster.bucket`, or `az-<experiment>-weights`.
+    pub fn cluster_bucket(&self) -> String {
+        let c = &self.manifest.cluster;
+        c.bucket
+            .clone()
+            .unwrap_or_else(|| self.cluster_name("weights"))
+    }
+
+    /// `cluster.publish_every`, or `train.publish_every`.
+    pub fn cluster_publish_every(&self) -> u64 {
+        let m = &self.manifest;
+        m.cluster.publish_every.unwrap_or(m.train.publish_every)
+    }
+
+    /// `az-<experiment>-<what>`, the name's other characters as `-`.
+    fn cluster_name(&self, what: &str) -> String {
+        let name: String = self
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .take(40)
+            .collect();
+        format!("az-{name}-{what}")
     }
 
     /// The manifest as TOML, every default written out (saved in the run directory).

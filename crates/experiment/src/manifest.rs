@@ -25,6 +25,8 @@ pub struct Manifest {
     pub replay: ReplaySection,
     /// `[eval]`
     pub eval: EvalSection,
+    /// `[cluster]`
+    pub cluster: ClusterSection,
 }
 
 /// `[game]`: which game.
@@ -330,6 +332,56 @@ impl Default for EvalSection {
             games: 20,
             every: 1000,
             mistake_positions: 100,
+        }
+    }
+}
+
+/// `[cluster]`: distributed mode (`az actor`, `az learner` over NATS JetStream).
+/// Unused by `az run`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterSection {
+    /// JetStream stream of finished games (default `az-<experiment>-games`).
+    pub stream: Option<String>,
+    /// Key-value bucket and object store of the weights (default
+    /// `az-<experiment>-weights`).
+    pub bucket: Option<String>,
+    /// The learner's durable consumer on the stream.
+    pub consumer: String,
+    /// Training steps between weights sent to the actors (default
+    /// `train.publish_every`).
+    pub publish_every: Option<u64>,
+    /// The stream's size limit in GiB (the oldest games go first).
+    pub max_gigabytes: f64,
+    /// The stream's age limit in hours.
+    pub max_age_hours: f64,
+    /// Seconds in which a game re-sent with the same id is stored once.
+    pub duplicate_window_seconds: f64,
+    /// Seconds after which a game delivered to the learner but not acknowledged
+    /// is delivered again.
+    pub ack_wait_seconds: f64,
+    /// Games delivered to the learner and not yet acknowledged, at most.
+    pub max_ack_pending: u64,
+    /// Weights objects kept in the store.
+    pub keep_weights: usize,
+    /// Seconds to wait for a server that is still starting.
+    pub connect_timeout_seconds: f64,
+}
+
+impl Default for ClusterSection {
+    fn default() -> Self {
+        ClusterSection {
+            stream: None,
+            bucket: None,
+            consumer: "learner".to_owned(),
+            publish_every: None,
+            max_gigabytes: 1.0,
+            max_age_hours: 168.0,
+            duplicate_window_seconds: 600.0,
+            ack_wait_seconds: 300.0,
+            max_ack_pending: 10_000,
+            keep_weights: 3,
+            connect_timeout_seconds: 10.0,
         }
     }
 }

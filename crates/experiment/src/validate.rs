@@ -202,5 +202,52 @@ pub(crate) fn check(m: &Manifest, path: &Path, games: &[&str]) -> Result<(), Man
         0,
         100_000,
     )?;
+    check_cluster(&c, &m.cluster)
+}
+
+/// A NATS stream, bucket or consumer name: what the server accepts everywhere.
+fn nats_name(c: &Checker<'_>, key: &str, v: &str) -> Result<(), ManifestError> {
+    let ok = !v.is_empty()
+        && v.len() <= 64
+        && v.chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_');
+    if !ok {
+        return Err(c.fail(key, format!("{v:?}"), "1 to 64 letters, digits, '-' or '_'"));
+    }
     Ok(())
+}
+
+fn check_cluster(c: &Checker<'_>, k: &crate::ClusterSection) -> Result<(), ManifestError> {
+    if let Some(s) = &k.stream {
+        nats_name(c, "cluster.stream", s)?;
+    }
+    if let Some(b) = &k.bucket {
+        nats_name(c, "cluster.bucket", b)?;
+    }
+    nats_name(c, "cluster.consumer", &k.consumer)?;
+    if let Some(p) = k.publish_every {
+        c.int("cluster.publish_every", p, 1, u64::MAX)?;
+    }
+    c.real("cluster.max_gigabytes", k.max_gigabytes, 0.0, 1e6, true)?;
+    c.real("cluster.max_age_hours", k.max_age_hours, 0.0, 1e6, true)?;
+    let window = k.duplicate_window_seconds;
+    c.real("cluster.duplicate_window_seconds", window, 0.0, 1e6, true)?;
+    if window > k.max_age_hours * 3600.0 {
+        return Err(c.fail(
+            "cluster.duplicate_window_seconds",
+            window,
+            "at most cluster.max_age_hours in seconds",
+        ));
+    }
+    c.real(
+        "cluster.ack_wait_seconds",
+        k.ack_wait_seconds,
+        0.0,
+        1e6,
+        true,
+    )?;
+    c.int("cluster.max_ack_pending", k.max_ack_pending, 1, 1 << 31)?;
+    c.int("cluster.keep_weights", k.keep_weights, 1, 1000)?;
+    let t = k.connect_timeout_seconds;
+    c.real("cluster.connect_timeout_seconds", t, 0.0, 3600.0, false)
 }

@@ -80,6 +80,43 @@ fn errors_name_file_key_value_and_what_is_allowed() {
 }
 
 #[test]
+fn the_cluster_section_names_what_it_refuses_and_derives_its_names() {
+    let base = "[game]\nname = \"connect4\"\n";
+    let e = load(base, &[]).unwrap();
+    assert_eq!(e.cluster_stream(), "az-test-games");
+    assert_eq!(e.cluster_bucket(), "az-test-weights");
+    assert_eq!(e.cluster_publish_every(), e.manifest.train.publish_every);
+    let e = load(
+        base,
+        &["cluster.stream=\"games-1\"", "cluster.publish_every=7"],
+    )
+    .unwrap();
+    assert_eq!(
+        (e.cluster_stream().as_str(), e.cluster_publish_every()),
+        ("games-1", 7)
+    );
+    for (set, key) in [
+        ("cluster.stream=\"a.b\"", "cluster.stream"),
+        ("cluster.bucket=\"\"", "cluster.bucket"),
+        ("cluster.consumer=\"x y\"", "cluster.consumer"),
+        ("cluster.publish_every=0", "cluster.publish_every"),
+        ("cluster.ack_wait_seconds=0", "cluster.ack_wait_seconds"),
+        ("cluster.keep_weights=0", "cluster.keep_weights"),
+        ("cluster.max_gigabytes=-1", "cluster.max_gigabytes"),
+    ] {
+        let e = load(base, &[set]).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("`{key}`")) && e.contains("exp/test.toml"),
+            "{set}: {e}"
+        );
+    }
+    let e = load(base, &["cluster.max_age_hours=0.01"])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("duplicate_window_seconds"), "{e}");
+}
+
+#[test]
 fn overrides_apply_before_checking() {
     let base = "[game]\nname = \"connect4\"\n";
     let e = load(

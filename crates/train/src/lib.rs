@@ -9,7 +9,9 @@
 mod checkpoint;
 mod config;
 mod trainer;
+mod weights;
 
 pub use checkpoint::{CheckpointError, CheckpointMeta};
 pub use config::{OptimizerKind, Schedule, TrainConfig};
-pub use trainer::{StepStats, TrainError, Trainer};
+pub use trainer::{StepStats, TrainError, Trainer, net_sizes};
+pub use weights::read_weights;

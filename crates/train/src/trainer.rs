@@ -230,16 +230,7 @@ impl Trainer {
     }
 
     fn net_sizes(&self) -> [usize; 7] {
-        let c = self.net_config;
-        [
-            c.planes,
-            c.height,
-            c.width,
-            c.actions,
-            c.blocks,
-            c.channels,
-            c.value_hidden,
-        ]
+        net_sizes(self.net_config)
     }
 
     /// Writes a checkpoint to `path` atomically. `meta`'s step, samples and
@@ -247,7 +238,40 @@ impl Trainer {
     ///
     /// # Errors
     /// [`CheckpointError::Io`] naming the file.
-    pub fn save(&self, path: &Path, mut meta: CheckpointMeta) -> Result<(), CheckpointError> {
+    pub fn save(&self, path: &Path, meta: CheckpointMeta) -> Result<(), CheckpointError> {
+        let bytes = self.encode(meta, true, path)?;
+        az_record::write_atomic(path, &bytes).map_err(|e| CheckpointError::Io {
+            path: e.path,
+            source: e.source,
+        })
+    }
+
+    /// The current weights as a weights file for self-play elsewhere: the
+    /// checkpoint format without optimiser state (read by
+    /// [`read_weights`](crate::read_weights)).
+    ///
+    /// # Errors
+    /// [`CheckpointError::Corrupt`] if Burn cannot serialise the network.
+    pub fn weights(&self, game: &str) -> Result<Vec<u8>, CheckpointError> {
+        let meta = CheckpointMeta {
+            game: game.to_owned(),
+            step: 0,
+            replay_added: 0,
+            games: 0,
+            samples: 0,
+            net: [0; 7],
+            elapsed_seconds: 0.0,
+        };
+        self.encode(meta, false, Path::new("weights"))
+    }
+
+    /// The checkpoint bytes of the current state (`optim`: with the optimiser's).
+    fn encode(
+        &self,
+        mut meta: CheckpointMeta,
+        optim: bool,
+        path: &Path,
+    ) -> Result<Vec<u8>, CheckpointError> {
         meta.step = self.steps;
         meta.samples = self.samples;
         meta.net = self.net_sizes();
@@ -264,12 +288,12 @@ impl Trainer {
             .into_record()
             .into_bytes()
             .map_err(|e| corrupt(&e))?;
-        let optim = self.optim.into_bytes().map_err(|e| corrupt(&e))?;
-        let bytes = checkpoint::encode(&meta, &net, &optim);
-        az_record::write_atomic(path, &bytes).map_err(|e| CheckpointError::Io {
-            path: e.path,
-            source: e.source,
-        })
+        let optim = match optim {
+            true => Some(self.optim.into_bytes().map_err(|e| corrupt(&e))?),
+            false => None,
+        };
+        let optim: &[u8] = optim.as_deref().unwrap_or(&[]);
+        Ok(checkpoint::encode(&meta, &net, optim))
     }
 
     /// Reads a checkpoint written by [`save`](Trainer::save) for game `game` and
@@ -318,4 +342,18 @@ impl Trainer {
         trainer.samples = meta.samples;
         Ok((trainer, meta))
     }
+}
+
+/// Network sizes as checkpoints record them: planes, height, width, actions,
+/// blocks, channels, value_hidden.
+pub fn net_sizes(c: NetConfig) -> [usize; 7] {
+    [
+        c.planes,
+        c.height,
+        c.width,
+        c.actions,
+        c.blocks,
+        c.channels,
+        c.value_hidden,
+    ]
 }

@@ -189,3 +189,39 @@ fn damaged_or_foreign_checkpoints_give_clear_errors() {
     assert!(matches!(missing, CheckpointError::Io { .. }));
     std::fs::remove_file(&path).unwrap();
 }
+
+#[test]
+fn weights_files_carry_the_inference_outputs_and_refuse_another_network() {
+    let data = dataset(8);
+    let mut t = Trainer::new(NET, config(), &Device::flex());
+    for _ in 0..2 {
+        t.step(&data).unwrap();
+    }
+    let bytes = t.weights("connect4").unwrap();
+    let src = std::path::Path::new("nats://test/weights-2");
+    let (net, m) = az_train::read_weights(&bytes, src, "connect4", NET, &Device::flex()).unwrap();
+    assert_eq!((m.step, m.net), (2, az_train::net_sizes(NET)));
+    let d = dataset(4);
+    let (logits, values) = net.forward_slices(4, &d.inputs);
+    let got: Vec<f32> = logits.into_iter().chain(values).collect();
+    assert_eq!(
+        got,
+        outputs(&t),
+        "weights file -> same outputs as the trainer"
+    );
+    let wider = NetConfig {
+        channels: 16,
+        ..NET
+    };
+    let e = az_train::read_weights(&bytes, src, "connect4", wider, &Device::flex()).unwrap_err();
+    assert!(matches!(e, CheckpointError::Mismatch { .. }), "{e}");
+    assert!(e.to_string().contains("nats://test/weights-2"), "{e}");
+    let e = az_train::read_weights(
+        &bytes[..bytes.len() / 2],
+        src,
+        "connect4",
+        NET,
+        &Device::flex(),
+    );
+    assert!(matches!(e, Err(CheckpointError::Corrupt { .. })));
+}
