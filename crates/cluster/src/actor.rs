@@ -306,6 +306,9 @@ async fn watch_weights(
     let mut seen = 0;
     let mut attempt = 0;
     loop {
+        // A restarted server forgets the watch's consumer: watch afresh after a reconnection
+        // rather than wait for missed heartbeats.
+        let mut connections = link.connections();
         // From the current value on; after an error, again from it (revisions seen skipped).
         let mut watch = match store.watch_with_history(LATEST_KEY).await {
             Ok(watch) => watch,
@@ -316,7 +319,12 @@ async fn watch_weights(
                 continue;
             }
         };
-        while let Some(entry) = watch.next().await {
+        loop {
+            let entry = tokio::select! {
+                entry = watch.next() => entry,
+                _ = connections.changed() => break,
+            };
+            let Some(entry) = entry else { break };
             let entry = match entry {
                 Ok(entry) => entry,
                 Err(error) => {

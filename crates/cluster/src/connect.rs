@@ -34,7 +34,7 @@ pub(crate) async fn connect(
     let mut told = false;
     let client = loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let mut options = options(&url, role, &lost)
+        let mut options = options(link, role, &lost)
             .connection_timeout(left.clamp(Duration::from_millis(500), Duration::from_secs(5)));
         if let Some((user, password)) = &credentials {
             options = options.user_and_password(user.clone(), password.clone());
@@ -97,8 +97,10 @@ pub(crate) async fn connect(
 
 /// Reconnects forever once connected (a restarted server is found again) and says on stderr
 /// when the link drops and when it is back.
-fn options(url: &str, role: &str, lost: &Arc<AtomicBool>) -> ConnectOptions {
-    let url = url.to_owned();
+fn options(link: &Link, role: &str, lost: &Arc<AtomicBool>) -> ConnectOptions {
+    let link = link.clone();
+    let url = link.url().to_owned();
+    let who = role.to_owned();
     let lost = Arc::clone(lost);
     ConnectOptions::new()
         .name(format!("az-{role}"))
@@ -109,22 +111,29 @@ fn options(url: &str, role: &str, lost: &Arc<AtomicBool>) -> ConnectOptions {
             Duration::from_millis(if attempts <= 1 { 0 } else { doubled.min(1000) })
         })
         .event_callback(move |event| {
+            let link = link.clone();
             let url = url.clone();
+            let who = who.clone();
             let lost = Arc::clone(&lost);
             async move {
                 match event {
                     Event::Disconnected if !lost.swap(true, Ordering::Relaxed) => {
-                        eprintln!("az: lost the NATS server at {url}; reconnecting");
+                        eprintln!("az: the {who} lost the NATS server at {url}; reconnecting");
                     }
-                    Event::Connected if lost.swap(false, Ordering::Relaxed) => {
-                        eprintln!("az: reconnected to the NATS server at {url}");
+                    Event::Connected => {
+                        link.connected();
+                        if lost.swap(false, Ordering::Relaxed) {
+                            eprintln!("az: the {who} reconnected to the NATS server at {url}");
+                        }
                     }
-                    Event::ServerError(error) => eprintln!("az: NATS server at {url}: {error}"),
+                    Event::ServerError(error) => {
+                        eprintln!("az: the NATS server at {url} told the {who}: {error}");
+                    }
                     Event::LameDuckMode => {
                         eprintln!("az: NATS server at {url} is shutting down (lame duck mode)");
                     }
                     Event::SlowConsumer(_) => {
-                        eprintln!("az: too slow to read from the NATS server at {url}")
+                        eprintln!("az: the {who} reads too slowly from the NATS server at {url}")
                     }
                     _ => {}
                 }

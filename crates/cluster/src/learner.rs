@@ -195,7 +195,8 @@ impl Learner {
             let client = self.client.clone();
             // Acknowledgements are plain publishes: the flush's round trip means the server
             // has read them.
-            let _ = runtime.block_on(tokio::time::timeout(left, client.flush()));
+            let _ =
+                runtime.block_on(async move { tokio::time::timeout(left, client.flush()).await });
         }
         self.shutdown();
     }

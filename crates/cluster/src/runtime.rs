@@ -68,6 +68,8 @@ struct LinkInner {
     stop: watch::Sender<bool>,
     /// Set when a close begins: tasks finish what they hold and take nothing new.
     closing: watch::Sender<bool>,
+    /// Counts the client's (re)connections, for tasks that start afresh after one.
+    connections: watch::Sender<u64>,
 }
 
 impl Link {
@@ -78,6 +80,7 @@ impl Link {
                 failure: Mutex::new(None),
                 stop: watch::Sender::new(false),
                 closing: watch::Sender::new(false),
+                connections: watch::Sender::new(0),
             }),
         }
     }
@@ -134,6 +137,16 @@ impl Link {
     pub(crate) async fn closing(&self) {
         let mut closing = self.inner.closing.subscribe();
         let _ = closing.wait_for(|&closing| closing).await;
+    }
+
+    /// Records that the client (re)connected.
+    pub(crate) fn connected(&self) {
+        self.inner.connections.send_modify(|count| *count += 1);
+    }
+
+    /// Changes with each (re)connection after this call (`changed().await`).
+    pub(crate) fn connections(&self) -> watch::Receiver<u64> {
+        self.inner.connections.subscribe()
     }
 
     /// The error for a call made after the link gave up, if it did.
