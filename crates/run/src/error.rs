@@ -60,6 +60,18 @@ pub enum RunError {
     /// TensorBoard events or `scalars.jsonl` that cannot be written.
     #[error(transparent)]
     Metrics(#[from] EventError),
+    /// A game from the cluster that this learner cannot train on: another
+    /// game's, or a payload that is not the game it announces.
+    #[error("{what}: {reason}; is the stream shared with another experiment? (cluster.stream)")]
+    Foreign {
+        /// The delivery.
+        what: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The link to the cluster closed (the transport says why).
+    #[error("the cluster link closed: {0}")]
+    Link(String),
     /// The self-play workers or the inference server stopped or panicked.
     #[error("{0}")]
     SelfPlay(String),
@@ -79,6 +91,7 @@ impl RunError {
             RunError::RunDirInUse { .. }
             | RunError::NotARun { .. }
             | RunError::Ladder { .. }
+            | RunError::Foreign { .. }
             | RunError::Manifest(_) => true,
             RunError::Checkpoint(e) => matches!(
                 e,
@@ -89,6 +102,7 @@ impl RunError {
             | RunError::Write(_)
             | RunError::Metrics(_)
             | RunError::SelfPlay(_)
+            | RunError::Link(_)
             | RunError::Train(_) => false,
         }
     }

@@ -11,7 +11,8 @@ use crate::report::Out;
 use crate::run_dir::RunDir;
 use az_game::{Game, Outcome, Player};
 use az_record::GameRecord;
-use az_replay::{ReplayBuffer, ReplayStore};
+use az_record::remote::Delivery;
+use az_replay::{ReplayBuffer, ReplayStore, decode_chunk};
 use az_train::CheckpointMeta;
 use flume::Receiver;
 use std::time::{Duration, Instant};
@@ -31,6 +32,12 @@ pub(crate) struct Intake<G: Game> {
     pub games_total: u64,
     /// Games finished in this session.
     pub games_session: u64,
+    /// Tags of remote games taken since the last chunk (acknowledged once written).
+    unstored: Vec<u64>,
+    /// Tags of remote games now in a chunk on disk, to acknowledge.
+    stored: Vec<u64>,
+    /// Remote games delivered again and dropped (this session).
+    pub duplicates: u64,
 }
 
 impl<G: Game> Intake<G> {
@@ -61,6 +68,9 @@ impl<G: Game> Intake<G> {
             positions_total: meta.replay_added.max(buffer.added()),
             games_total: meta.games.max(buffer.games()),
             games_session: 0,
+            unstored: Vec::new(),
+            stored: Vec::new(),
+            duplicates: 0,
             buffer,
             store,
             capacity,
@@ -83,6 +93,47 @@ impl<G: Game> Intake<G> {
             Outcome::Win(_) => {}
         }
         self.store.push(r);
+    }
+
+    /// Takes a game delivered from an actor, unless the window's chunks or
+    /// queue hold it already (a delivery repeated after a restart or a late
+    /// acknowledgement). Either way its tag is acknowledged once it is on disk.
+    /// Returns whether the game was new.
+    ///
+    /// # Errors
+    /// [`RunError::Foreign`] for another game's data or a payload that does not
+    /// hold the game announced; [`RunError::Replay`] for a damaged payload.
+    pub fn add_delivery(&mut self, d: &Delivery, metrics: &mut Metrics) -> Result<bool, RunError> {
+        let (tag, shipped) = (d.tag, &d.game);
+        let what = format!("stored game {} (delivery {tag})", shipped.id);
+        if shipped.game != G::NAME {
+            return Err(RunError::Foreign {
+                what,
+                reason: format!("a {} game; this learner trains {}", shipped.game, G::NAME),
+            });
+        }
+        let games = decode_chunk::<G>(&shipped.payload, std::path::Path::new(&what))?;
+        let record = match <[GameRecord<G>; 1]>::try_from(games) {
+            Ok([r]) if r.origin.map(|o| o.id) == Some(shipped.id) => r,
+            _ => {
+                return Err(RunError::Foreign {
+                    what,
+                    reason: "its payload is not that one game".to_owned(),
+                });
+            }
+        };
+        self.unstored.push(tag);
+        if self.store.contains(&shipped.id) {
+            self.duplicates += 1;
+            return Ok(false);
+        }
+        self.add(record, metrics);
+        Ok(true)
+    }
+
+    /// Tags of remote games written to disk since the last call: safe to acknowledge.
+    pub fn take_stored(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.stored)
     }
 
     /// Takes every game waiting in `games`.
@@ -110,7 +161,10 @@ impl<G: Game> Intake<G> {
     /// [`RunError::Replay`] naming the file; the games stay queued.
     pub fn flush(&mut self) -> Result<(), RunError> {
         self.last_flush = Instant::now();
-        Ok(self.store.flush(self.capacity)?)
+        self.store.flush(self.capacity)?;
+        // Taken games are now on disk; repeated ones were already.
+        self.stored.append(&mut self.unstored);
+        Ok(())
     }
 
     /// Positions in the window and the bytes they take.

@@ -46,6 +46,7 @@
 //! the user can fix (a run directory in use, a damaged or mismatched checkpoint
 //! or replay chunk, a manifest error) from failures of the machine.
 
+mod actor;
 mod checkpoint;
 mod config;
 mod error;
@@ -56,11 +57,13 @@ mod metrics;
 mod net_model;
 mod open;
 mod pacing;
+mod remote;
 mod report;
 mod run_dir;
 mod session;
 mod shutdown;
 
+pub use actor::{ActorOptions, ActorSummary, act};
 pub use checkpoint::load_inference_net;
 pub use config::{
     agent_config, net_config, search_config, selfplay_config, server_config, train_config,

@@ -52,6 +52,8 @@ pub struct Snapshot {
     pub framework_share: f64,
     /// Short summary of the last evaluation.
     pub last_eval: Option<String>,
+    /// A learner's: actors, ingest rate, staleness (instead of self-play's numbers).
+    pub cluster: Option<String>,
 }
 
 impl Snapshot {
@@ -61,16 +63,18 @@ impl Snapshot {
             .loss
             .map_or_else(|| "-".to_owned(), |l| format!("{l:.3}"));
         // Most telling first: a narrow terminal cuts the end of the line.
+        let selfplay = self.cluster.clone().unwrap_or_else(|| {
+            format!(
+                "{:.0} pos/s {:.0} evals/s fill {:.2} framework {:.1}%",
+                self.positions_per_sec,
+                self.evals_per_sec,
+                self.batch_fill,
+                100.0 * self.framework_share,
+            )
+        });
         let mut s = format!(
-            "{:>5.0}s step {} loss {loss} games {} | {:.0} pos/s {:.0} evals/s fill {:.2} framework {:.1}% | replay {}",
-            elapsed,
-            self.step,
-            self.games,
-            self.positions_per_sec,
-            self.evals_per_sec,
-            self.batch_fill,
-            100.0 * self.framework_share,
-            self.replay,
+            "{:>5.0}s step {} loss {loss} games {} | {selfplay} | replay {}",
+            elapsed, self.step, self.games, self.replay,
         );
         if let Some(e) = &self.last_eval {
             s.push_str(" | ");
@@ -80,6 +84,9 @@ impl Snapshot {
     }
 }
 
+/// The self-play workers' and inference server's counters (`az run`).
+type LocalStats = (WorkerStats, ServerStats);
+
 /// Writes a run's metrics.
 #[derive(Debug)]
 pub struct Metrics {
@@ -87,7 +94,8 @@ pub struct Metrics {
     train: TrainSums,
     /// Self-play results since the last report.
     pub game_sums: GameSums,
-    last: Option<(Instant, WorkerStats, ServerStats, u64)>,
+    /// When the last interval began, the local counters then, and the step.
+    last: Option<(Instant, Option<LocalStats>, u64)>,
     server_threads: usize,
     /// What the progress line shows.
     pub snapshot: Snapshot,
@@ -123,48 +131,71 @@ impl Metrics {
         t.lr = s.learning_rate;
     }
 
-    /// Writes the interval's scalars at training step `step` and starts a new interval.
+    /// Writes the interval's scalars at training step `step` and starts a new
+    /// interval. `local`: the self-play workers' and server's counters, if they
+    /// run in this process; `games`: games taken this session.
     ///
     /// # Errors
     /// [`EventError`] if the event file cannot be written.
     pub fn report(
         &mut self,
         step: u64,
-        workers: &WorkerStats,
-        server: &ServerStats,
+        local: Option<(&WorkerStats, &ServerStats)>,
+        games: u64,
         replay: (usize, usize),
         elapsed: f64,
     ) -> Result<(), EventError> {
         let now = Instant::now();
         let st = step as i64;
         self.snapshot.step = step;
-        self.snapshot.games = workers.games;
+        self.snapshot.games = games;
         self.snapshot.replay = replay.0;
         let train = std::mem::take(&mut self.train);
         if let Some(loss) = write_train(&mut self.writer, st, &train)? {
             self.snapshot.loss = Some(loss);
         }
-        if let Some((t0, w0, s0, step0)) = &self.last {
-            let secs = (now - *t0).as_secs_f64().max(1e-9);
-            let dw = workers.since(w0);
-            let ds = server.since(s0);
-            let split = TimeSplit::new(&dw, &ds, self.server_threads, now - *t0);
-            let games = std::mem::take(&mut self.game_sums);
-            let w = &mut self.writer;
-            write_selfplay(w, st, secs, (workers, &dw), &games)?;
-            w.scalar("train/steps_per_sec", st, (step - step0) as f64 / secs)?;
-            write_inference(w, st, secs, (&dw, &ds), &split)?;
-            let s = &mut self.snapshot;
-            s.positions_per_sec = dw.moves as f64 / secs;
-            s.evals_per_sec = ds.positions as f64 / secs;
-            s.batch_fill = ds.batch_fill();
-            s.framework_share = split.framework_share;
+        if let Some((t0, before, step0)) = self.last.take() {
+            let secs = (now - t0).as_secs_f64().max(1e-9);
+            self.writer
+                .scalar("train/steps_per_sec", st, (step - step0) as f64 / secs)?;
+            if let (Some((workers, server)), Some((w0, s0))) = (local, &before) {
+                self.local_interval(st, now - t0, (workers, w0), (server, s0))?;
+            }
+        }
+        if local.is_none() {
+            // A learner's games come from actors: their results alone.
+            write_results(&mut self.writer, st, &std::mem::take(&mut self.game_sums))?;
         }
         let w = &mut self.writer;
         w.scalar("replay/positions", st, replay.0 as f64)?;
         w.scalar("replay/memory_mb", st, replay.1 as f64 / 1e6)?;
         w.scalar("run/elapsed_seconds", st, elapsed)?;
-        self.last = Some((now, workers.clone(), server.clone(), step));
+        let local = local.map(|(w, s)| (w.clone(), s.clone()));
+        self.last = Some((now, local, step));
+        Ok(())
+    }
+
+    /// Self-play and the inference server over an interval of `dt`.
+    fn local_interval(
+        &mut self,
+        st: i64,
+        dt: std::time::Duration,
+        (workers, w0): (&WorkerStats, &WorkerStats),
+        (server, s0): (&ServerStats, &ServerStats),
+    ) -> Result<(), EventError> {
+        let secs = dt.as_secs_f64().max(1e-9);
+        let dw = workers.since(w0);
+        let ds = server.since(s0);
+        let split = TimeSplit::new(&dw, &ds, self.server_threads, dt);
+        let games = std::mem::take(&mut self.game_sums);
+        let w = &mut self.writer;
+        write_selfplay(w, st, secs, (workers, &dw), &games)?;
+        write_inference(w, st, secs, (&dw, &ds), &split)?;
+        let s = &mut self.snapshot;
+        s.positions_per_sec = dw.moves as f64 / secs;
+        s.evals_per_sec = ds.positions as f64 / secs;
+        s.batch_fill = ds.batch_fill();
+        s.framework_share = split.framework_share;
         Ok(())
     }
 
@@ -244,14 +275,20 @@ fn write_selfplay(
     if dw.games > 0 {
         w.scalar("selfplay/game_length", st, dw.mean_game_length())?;
     }
+    write_results(w, st, g)?;
+    if dw.resign_checks > 0 {
+        let r = dw.false_resignations as f64 / dw.resign_checks as f64;
+        w.scalar("selfplay/false_resignations", st, r)?;
+    }
+    Ok(())
+}
+
+/// The share of games won by the first player and drawn.
+fn write_results(w: &mut EventWriter, st: i64, g: &GameSums) -> Result<(), EventError> {
     if g.games > 0 {
         let n = g.games as f64;
         w.scalar("selfplay/first_player_wins", st, g.first_wins as f64 / n)?;
         w.scalar("selfplay/draws", st, g.draws as f64 / n)?;
-    }
-    if dw.resign_checks > 0 {
-        let r = dw.false_resignations as f64 / dw.resign_checks as f64;
-        w.scalar("selfplay/false_resignations", st, r)?;
     }
     Ok(())
 }

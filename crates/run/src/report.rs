@@ -72,10 +72,11 @@ impl Out {
 pub(crate) struct ReportInput {
     /// Training steps done.
     pub step: u64,
-    /// The self-play workers' counters.
-    pub workers: WorkerStats,
-    /// The inference server's counters.
-    pub server: ServerStats,
+    /// The local self-play workers' and inference server's counters (none
+    /// for a learner: its games come from actors).
+    pub local: Option<(WorkerStats, ServerStats)>,
+    /// Games taken this session.
+    pub games: u64,
     /// Positions in the replay window and their bytes.
     pub replay: (usize, usize),
     /// Seconds of the session and of the run.
@@ -131,7 +132,8 @@ impl Reporter {
 /// # Errors
 /// [`EventError`] if the events cannot be written.
 pub(crate) fn write_metrics(metrics: &mut Metrics, i: &ReportInput) -> Result<(), EventError> {
-    metrics.report(i.step, &i.workers, &i.server, i.replay, i.seconds.1)
+    let local = i.local.as_ref().map(|(w, s)| (w, s));
+    metrics.report(i.step, local, i.games, i.replay, i.seconds.1)
 }
 
 /// The run's metrics: TensorBoard events in `dir` (mirrored to `scalars.jsonl`),

@@ -1,19 +1,22 @@
 //! A session of training: [`Run::train`] starts the inference server, the
-//! self-play workers and the evaluation thread, then runs the loop one pass at a
-//! time (limits, pacing, a training step or a wait for games, evaluation
-//! reports, metrics, the replay flush clock) until something stops it.
+//! self-play workers and the evaluation thread ([`Run::learn`]: takes games from
+//! a transport instead), then runs the loop one pass at a time (limits, pacing,
+//! a training step or a wait for games, evaluation reports, metrics, the replay
+//! flush clock) until something stops it.
 
 use crate::config::{selfplay_config, server_config};
 use crate::ladder::EvalSchedule;
 use crate::metrics::Metrics;
 use crate::net_model::NetModel;
 use crate::pacing::{Limits, Pacing};
+use crate::remote::Remote;
 use crate::report::{ReportInput, Reporter, open_metrics};
 use crate::{Run, RunError, RunSummary};
 use az_game::Game;
 use az_infer::{Publisher, Server};
 use az_monitor::EventError;
 use az_record::GameRecord;
+use az_record::remote::LearnerChannels;
 use az_replay::TrainBatch;
 use az_selfplay::SelfPlay;
 use az_train::TrainError;
@@ -29,6 +32,14 @@ pub(crate) struct Workers<G: Game> {
     pub selfplay: SelfPlay,
     /// Finished games (bounded: the workers wait while the trainer leaves them).
     pub games: Receiver<GameRecord<G>>,
+}
+
+/// Where a session's games come from and where its weights go.
+pub(crate) enum Feed<G: Game> {
+    /// `az run`: this process's inference server and self-play workers.
+    Local(Workers<G>),
+    /// `az learner`: actors' games through a transport.
+    Remote(Remote),
 }
 
 /// Why the loop ended: the reason for the log line, and the failure, if any.
@@ -66,7 +77,7 @@ impl Stop {
 /// A session under way.
 pub(crate) struct Session<G: Game> {
     pub run: Run<G>,
-    pub workers: Workers<G>,
+    pub feed: Feed<G>,
     pub metrics: Metrics,
     pub evals: EvalSchedule,
     pub limits: Limits,
@@ -87,12 +98,29 @@ impl<G: Game> Run<G> {
     /// chunk or the metrics. The threads are shut down and every finished game
     /// written first.
     pub fn train(self) -> Result<RunSummary, RunError> {
-        let mut session = Session::start(self)?;
-        let stop = match session.first_evaluation() {
-            Ok(()) => session.run_loop(),
-            Err(e) => Stop::failed("checkpoint failed", e),
-        };
-        session.shutdown(stop)
+        let feed = Feed::Local(self.start_workers());
+        Session::start(self, feed)?.run()
+    }
+
+    /// Trains on games from remote actors (`az learner`): like
+    /// [`train`](Run::train), but games arrive through `channels` and are
+    /// acknowledged once written to a replay chunk; a game delivered twice is
+    /// trained on once. The weights go to the actors at the start and every
+    /// `cluster.publish_every` steps.
+    ///
+    /// # Errors
+    /// As [`train`](Run::train); also [`RunError::Foreign`] for a delivery of
+    /// another game, [`RunError::Link`] if the transport stops.
+    pub fn learn(self, channels: LearnerChannels) -> Result<RunSummary, RunError> {
+        let every = self.exp.cluster_publish_every();
+        let feed = Feed::Remote(Remote::new(channels, every));
+        let mut session = Session::start(self, feed)?;
+        if let Feed::Remote(r) = &mut session.feed
+            && let Err(e) = r.publish::<G>(&session.run.trainer)
+        {
+            return session.shutdown(Stop::failed("publishing weights failed", e));
+        }
+        session.run()
     }
 
     /// Writes the checkpoint of the current step, keeping those of `keep`.
@@ -128,9 +156,8 @@ impl<G: Game> Session<G> {
     ///
     /// # Errors
     /// [`RunError::Metrics`] if the events cannot be written (no thread started).
-    fn start(mut run: Run<G>) -> Result<Self, RunError> {
+    fn start(mut run: Run<G>, feed: Feed<G>) -> Result<Self, RunError> {
         let metrics = open_metrics(&run.dir, &run.exp, run.trainer.steps())?;
-        let workers = run.start_workers();
         let opponents = std::mem::take(&mut run.opponents);
         let resumed = (run.ladder, run.previous.take());
         let evals = EvalSchedule::start::<G>(&run.exp, opponents, resumed);
@@ -142,10 +169,19 @@ impl<G: Game> Session<G> {
             batch: TrainBatch::default(),
             reporter: Reporter::new(),
             run,
-            workers,
+            feed,
             metrics,
             evals,
         })
+    }
+
+    /// The session's loop and its end.
+    fn run(mut self) -> Result<RunSummary, RunError> {
+        let stop = match self.first_evaluation() {
+            Ok(()) => self.run_loop(),
+            Err(e) => Stop::failed("checkpoint failed", e),
+        };
+        self.shutdown(stop)
     }
 
     /// The session's first evaluation, of the weights it starts from (unless the
@@ -182,16 +218,20 @@ impl<G: Game> Session<G> {
         if let Some(reason) = self.limits.reached(&run.clock, run.trainer.steps()) {
             return Err(Stop::ok(reason));
         }
-        if self.workers.selfplay.is_finished() {
-            return Err(Stop::self_play());
-        }
+        let step = run.trainer.steps();
         let window = run.intake.buffer.len();
         let pace = self
             .pacing
             .pace(window, run.intake.positions_total, run.trainer.samples());
-        if pace.take_games {
-            run.intake
-                .take_waiting(&self.workers.games, &mut self.metrics);
+        match &mut self.feed {
+            Feed::Local(w) if w.selfplay.is_finished() => return Err(Stop::self_play()),
+            Feed::Local(w) if pace.take_games => {
+                run.intake.take_waiting(&w.games, &mut self.metrics);
+            }
+            Feed::Remote(r) if pace.take_games => r
+                .take_waiting(&mut run.intake, &mut self.metrics, step)
+                .map_err(Stop::on("taking games failed"))?,
+            _ => {}
         }
         if pace.train {
             self.train_step()?;
@@ -210,15 +250,29 @@ impl<G: Game> Session<G> {
         self.run
             .intake
             .flush_if_due()
-            .map_err(Stop::on("writing replay chunks failed"))
+            .map_err(Stop::on("writing replay chunks failed"))?;
+        if let Feed::Remote(r) = &mut self.feed {
+            r.settle(&mut self.run.intake)
+                .map_err(Stop::on("the cluster link failed"))?;
+        }
+        Ok(())
     }
 
     /// Waits a little for a finished game.
     fn wait_for_game(&mut self) -> Result<(), Stop> {
-        match self.workers.games.recv_timeout(Duration::from_millis(20)) {
-            Ok(r) => self.run.intake.add(r, &mut self.metrics),
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return Err(Stop::self_play()),
+        let wait = Duration::from_millis(20);
+        let (intake, metrics) = (&mut self.run.intake, &mut self.metrics);
+        match &mut self.feed {
+            Feed::Local(w) => match w.games.recv_timeout(wait) {
+                Ok(r) => intake.add(r, metrics),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return Err(Stop::self_play()),
+            },
+            Feed::Remote(r) => {
+                let step = self.run.trainer.steps();
+                r.wait(intake, metrics, step, wait)
+                    .map_err(Stop::on("taking games failed"))?;
+            }
         }
         Ok(())
     }
@@ -244,10 +298,15 @@ impl<G: Game> Session<G> {
             }
         }
         let step = run.trainer.steps();
-        if step % m.train.publish_every == 0 {
-            self.workers
-                .publisher
-                .publish(NetModel(run.trainer.inference_net(&run.device)));
+        match &mut self.feed {
+            Feed::Local(w) if step % m.train.publish_every == 0 => {
+                w.publisher
+                    .publish(NetModel(run.trainer.inference_net(&run.device)));
+            }
+            Feed::Remote(r) if step % r.publish_every == 0 => r
+                .publish::<G>(&run.trainer)
+                .map_err(Stop::on("publishing weights failed"))?,
+            _ => {}
         }
         let eval_due = self.evals.due(step);
         // The ladder's weights must be on disk for a resumed run to play against.
@@ -266,6 +325,10 @@ impl<G: Game> Session<G> {
     /// Writes the interval's metrics and shows the progress line.
     fn report(&mut self) -> Result<(), EventError> {
         let input = self.report_input();
+        if let Feed::Remote(r) = &mut self.feed {
+            let line = r.report(self.metrics.writer(), input.step)?;
+            self.metrics.snapshot.cluster = Some(line);
+        }
         self.reporter
             .report(&mut self.metrics, &self.run.out, &input)
     }
@@ -273,10 +336,14 @@ impl<G: Game> Session<G> {
     /// What the metrics report now.
     pub(crate) fn report_input(&self) -> ReportInput {
         let run = &self.run;
+        let local = match &self.feed {
+            Feed::Local(w) => Some((w.selfplay.stats(), w.server.stats())),
+            Feed::Remote(_) => None,
+        };
         ReportInput {
             step: run.trainer.steps(),
-            workers: self.workers.selfplay.stats(),
-            server: self.workers.server.stats(),
+            local,
+            games: run.intake.games_session,
             replay: run.intake.window(),
             seconds: (run.clock.session(), run.clock.run()),
         }

@@ -6,7 +6,7 @@
 use crate::intake::Intake;
 use crate::metrics::Metrics;
 use crate::report::write_metrics;
-use crate::session::{Session, Stop, Workers};
+use crate::session::{Feed, Session, Stop, Workers};
 use crate::{RunError, RunSummary};
 use az_game::Game;
 use std::time::Duration;
@@ -47,14 +47,23 @@ impl<G: Game> Session<G> {
         if let Err(e) = self.last_metrics() {
             failure.get_or_insert(e.into());
         }
-        let workers = self.workers;
-        if let Err(e) = workers.stop(&mut self.run.intake, &mut self.metrics) {
+        let mut remote = match self.feed {
+            Feed::Local(workers) => {
+                if let Err(e) = workers.stop(&mut self.run.intake, &mut self.metrics) {
+                    failure.get_or_insert(e);
+                }
+                None
+            }
+            Feed::Remote(r) => Some(r),
+        };
+        let run = &mut self.run;
+        // Keep every finished game (acknowledging a learner's once written);
+        // checkpoint unless the training state is suspect. An error here does
+        // not hide the one that stopped the run.
+        if let Err(e) = run.intake.flush() {
             failure.get_or_insert(e);
         }
-        let run = &mut self.run;
-        // Keep every finished game; checkpoint unless the training state is
-        // suspect. An error here does not hide the one that stopped the run.
-        if let Err(e) = run.intake.flush() {
+        if let Some(Err(e)) = remote.as_mut().map(|r| r.settle(&mut run.intake)) {
             failure.get_or_insert(e);
         }
         let suspect = matches!(failure, Some(RunError::Train(_)));
