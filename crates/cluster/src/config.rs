@@ -1,10 +1,11 @@
 //! Where the server is and what the stream, buckets and consumer are called.
 
 use crate::error::ClusterError;
+use std::fmt;
 use std::time::Duration;
 
-/// How to reach the NATS server and what to call things there.
-#[derive(Clone, Debug, PartialEq)]
+/// How to reach the NATS server and what to call things there. `Debug` hides the password.
+#[derive(Clone, PartialEq)]
 pub struct ClusterConfig {
     /// Server URL, e.g. `nats://127.0.0.1:4222`; may carry `user:password@`.
     pub url: String,
@@ -48,6 +49,25 @@ impl Default for ClusterConfig {
             keep_weights: 4,
             connect_timeout: Duration::from_secs(30),
         }
+    }
+}
+
+impl fmt::Debug for ClusterConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClusterConfig")
+            .field("url", &self.shown_url())
+            .field("stream", &self.stream)
+            .field("bucket", &self.bucket)
+            .field("consumer", &self.consumer)
+            .field("game", &self.game)
+            .field("max_bytes", &self.max_bytes)
+            .field("max_age", &self.max_age)
+            .field("duplicate_window", &self.duplicate_window)
+            .field("ack_wait", &self.ack_wait)
+            .field("max_ack_pending", &self.max_ack_pending)
+            .field("keep_weights", &self.keep_weights)
+            .field("connect_timeout", &self.connect_timeout)
+            .finish()
     }
 }
 
@@ -165,6 +185,11 @@ mod tests {
         assert_eq!(shown_url("nats://az:secret@h:4222"), "nats://az:***@h:4222");
         assert_eq!(shown_url("nats://token@h:4222"), "nats://token@h:4222");
         assert_eq!(shown_url("h:4222"), "h:4222");
+        let config = ClusterConfig {
+            url: "nats://az:secret@h:4222".into(),
+            ..ClusterConfig::default()
+        };
+        assert!(!format!("{config:?}").contains("secret"));
     }
 
     #[test]

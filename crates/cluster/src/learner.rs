@@ -11,7 +11,7 @@ use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pu
 use async_nats::jetstream::kv;
 use async_nats::jetstream::object_store::ObjectStore;
 use async_nats::jetstream::{AckKind, Context};
-use async_nats::{Client, Subject};
+use async_nats::{Client, Subject, Subscriber};
 use az_record::remote::{Delivery, LearnerChannels, Reached, Weights};
 use bytes::Bytes;
 use flume::{Receiver, Sender};
@@ -88,7 +88,7 @@ impl Learner {
         config.validate()?;
         let link = Link::new(config.shown_url());
         let runtime = Runtime::new("learner")?;
-        let (client, js, kv, objects, consumer) = runtime.block_on(async {
+        let (client, js, kv, objects, consumer, subscription) = runtime.block_on(async {
             let (client, js) = connect(config, &link, "learner").await?;
             ensure_stream(&js, config, &link, true).await?;
             let kv = ensure_kv(&js, config, &link).await?;
@@ -101,7 +101,17 @@ impl Learner {
                         what: format!("consumer {} on stream {}", config.consumer, config.stream),
                         detail,
                     })?;
-            Ok::<_, ClusterError>((client, js, kv, objects, consumer))
+            // Subscribed before `connect` returns: no switch note sent after it is missed.
+            let subscription =
+                client
+                    .subscribe(config.reached_subject())
+                    .await
+                    .map_err(|error| ClusterError::Setup {
+                        url: link.url().to_owned(),
+                        what: format!("subscription to {}", config.reached_subject()),
+                        detail: format!("{error}"),
+                    })?;
+            Ok::<_, ClusterError>((client, js, kv, objects, consumer, subscription))
         })?;
 
         let (deliveries_tx, deliveries_rx) = flume::bounded(DELIVERIES_CAPACITY);
@@ -152,6 +162,7 @@ impl Learner {
             &link,
             forward_reached(
                 client.clone(),
+                subscription,
                 config.reached_subject(),
                 reached_tx,
                 link.clone(),
@@ -178,9 +189,10 @@ impl Learner {
         self.link.failure()
     }
 
-    /// Stops taking games, acknowledges the tags already sent on `acks`, publishes the newest
-    /// weights still queued, waiting up to `grace` for all that to reach the server, then
-    /// disconnects.
+    /// Stops taking games, acknowledges the tags already sent on `acks` and hands the other
+    /// delivered games back to the stream (the next learner gets them at once), publishes the
+    /// newest weights still queued, waiting up to `grace` for all that to reach the server,
+    /// then disconnects.
     pub fn close(mut self, grace: Duration) {
         self.link.begin_close();
         let deadline = Instant::now() + grace;
@@ -408,6 +420,14 @@ async fn acknowledge(
             let _ = client.publish(reply, Bytes::from(AckKind::Ack)).await;
         }
     }
+    if link.is_closing() {
+        // What the learner never acknowledged goes to the next learner at once, not after
+        // `ack_wait`.
+        let left: Vec<Subject> = lock(&held).drain().map(|(_, held)| held.reply).collect();
+        for reply in left {
+            let _ = client.publish(reply, Bytes::from(AckKind::Nak(None))).await;
+        }
+    }
     finished.fetch_add(1, Ordering::SeqCst);
 }
 
@@ -475,21 +495,33 @@ async fn publish_weights(
 }
 
 /// Forwards the actors' switch notes (16 bytes: actor, step, little-endian).
-async fn forward_reached(client: Client, subject: String, reached: Sender<Reached>, link: Link) {
+async fn forward_reached(
+    client: Client,
+    subscription: Subscriber,
+    subject: String,
+    reached: Sender<Reached>,
+    link: Link,
+) {
     let notice = Notice::new(format!("subscribing to {subject}"), &link);
+    let mut subscription = Some(subscription);
     let mut attempt = 0;
     loop {
-        let mut subscription = match client.subscribe(subject.clone()).await {
-            Ok(subscription) => subscription,
-            Err(error) => {
-                notice.failed(&error);
-                tokio::time::sleep(backoff(attempt)).await;
-                attempt += 1;
-                continue;
-            }
+        // The client renews a subscription after a reconnection by itself; one that ends is
+        // made again.
+        let mut current = match subscription.take() {
+            Some(current) => current,
+            None => match client.subscribe(subject.clone()).await {
+                Ok(current) => current,
+                Err(error) => {
+                    notice.failed(&error);
+                    tokio::time::sleep(backoff(attempt)).await;
+                    attempt += 1;
+                    continue;
+                }
+            },
         };
         notice.worked();
-        while let Some(message) = subscription.next().await {
+        while let Some(message) = current.next().await {
             let Ok(bytes) = <[u8; 16]>::try_from(message.payload.as_ref()) else {
                 continue;
             };
@@ -502,5 +534,7 @@ async fn forward_reached(client: Client, subject: String, reached: Sender<Reache
                 return;
             }
         }
+        tokio::time::sleep(backoff(attempt)).await;
+        attempt += 1;
     }
 }

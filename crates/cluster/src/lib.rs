@@ -27,8 +27,9 @@
 //! - **A stored game reaches the learner at least once.** A delivery is acknowledged only when
 //!   the learner sends its tag back on `acks` (after the game is on disk). While it holds a
 //!   tag the transport reports it in progress every `ack_wait / 3`, so the server redelivers
-//!   only after the learner is gone; a new learner on the same consumer receives again what
-//!   was never acknowledged. The learner de-duplicates by [`GameId`].
+//!   only after the learner is gone (after `ack_wait`) or closed (at once: a closing learner
+//!   hands back what it did not acknowledge); a new learner on the same consumer receives
+//!   again what was never acknowledged. The learner de-duplicates by [`GameId`].
 //! - **Back-pressure, not loss.** At most 256 games wait between the actor and its
 //!   publisher; at most 256 deliveries wait for the learner, the rest stay in the stream.
 //! - **Newest weights win.** The learner stores each weights file as an object, then points
@@ -69,3 +70,12 @@ pub use games::{HEADER_GAME, HEADER_ID, HEADER_POSITIONS, HEADER_STEP};
 pub use learner::Learner;
 pub use server::{LocalServer, LocalServerBuilder};
 pub use weights::{LATEST_KEY, OBJECT_PREFIX};
+
+/// Both handles may be shared between threads.
+#[cfg(test)]
+const _: () = {
+    const fn shareable<T: Send + Sync>() {}
+    shareable::<Actor>();
+    shareable::<Learner>();
+    shareable::<LocalServer>();
+};
