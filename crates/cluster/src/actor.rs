@@ -34,8 +34,9 @@ pub struct Actor {
     kv: kv::Store,
     objects: ObjectStore,
     bucket: String,
-    /// A second receiver of the games channel, to count what is left at the close.
-    games: Receiver<Shipped>,
+    /// A second sender of the games channel, to count what is left at the close (a receiver
+    /// would keep the channel open after the publishing task is gone).
+    games: Sender<Shipped>,
     /// Games taken from the channel and not yet acknowledged by the stream.
     outstanding: Arc<AtomicUsize>,
 }
@@ -95,7 +96,7 @@ impl Actor {
             outstanding: Arc::clone(&outstanding),
             notice: Arc::new(Notice::new("storing games", &link)),
         };
-        runtime.spawn(&link, shipper.run(games_rx.clone()));
+        runtime.spawn(&link, shipper.run(games_rx));
         runtime.spawn(
             &link,
             watch_weights(
@@ -118,7 +119,7 @@ impl Actor {
             kv,
             objects,
             bucket: config.bucket.clone(),
-            games: games_rx,
+            games: games_tx.clone(),
             outstanding,
         };
         let channels = ActorChannels {

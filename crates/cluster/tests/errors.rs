@@ -123,3 +123,32 @@ fn a_server_without_jetstream_is_named() {
     assert!(matches!(error, ClusterError::NoJetStream { .. }), "{error}");
     assert!(error.to_string().contains(&server.url()), "{error}");
 }
+
+#[test]
+fn a_game_too_large_to_store_ends_the_link_and_closes_its_channels() {
+    let Some(server) = server("too large a game") else {
+        return;
+    };
+    let (actor, channels) = Actor::connect(&config(&server.url()), 1).expect("actor connects");
+    let mut huge = common::game(1, 0);
+    // Over the server's default max_payload of 1 MB.
+    huge.payload = vec![0; 2 << 20];
+    channels.games.send(huge).unwrap();
+    assert_eq!(
+        channels.stored.recv_timeout(Duration::from_secs(10)),
+        Err(flume::RecvTimeoutError::Disconnected),
+        "the link closes its channels"
+    );
+    let failure = actor.failure().expect("the link says why it gave up");
+    eprintln!("{failure}");
+    assert!(failure.contains("too large"), "{failure}");
+    assert!(failure.contains(&format!("{:016x}-0", 1)), "{failure}");
+    assert!(channels.games.send(common::game(1, 1)).is_err());
+    let error = actor.latest_weights(Duration::from_secs(1)).unwrap_err();
+    assert!(matches!(error, ClusterError::Closed { .. }), "{error}");
+    assert_eq!(
+        actor.close(Duration::from_secs(1)),
+        1,
+        "the game was never stored"
+    );
+}
