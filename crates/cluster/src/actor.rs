@@ -60,7 +60,8 @@ impl Actor {
     ///   `Nats-Msg-Id` and retried with the same id until the stream acknowledges it;
     /// - `stored` (unbounded, so publishing never waits for its reader; drop the receiver if
     ///   unwanted): the id of each game the stream acknowledged;
-    /// - `weights` (capacity 1, the newest wins): each weights the learner publishes;
+    /// - `weights` (capacity 1, the newest wins): each weights the learner publishes, as it
+    ///   published them (the caller checks their game and network);
     /// - `reached`: switches to new weights, for the learner.
     ///
     /// # Errors

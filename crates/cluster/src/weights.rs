@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 
-/// The KV key whose value is a [`Pointer`] to the newest weights.
+/// The KV key whose value points at the newest weights: JSON `{"step", "object", "game", "net"}`.
 pub const LATEST_KEY: &str = "latest";
 
 /// Object names start with this, then the step in ten digits (so names sort by step).
