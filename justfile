@@ -10,6 +10,20 @@ default:
 run experiment *args:
     {{az}} run {{experiment}} {{args}}
 
+# A NATS server with JetStream on this machine, for `just learner` and `just actor`
+# (installs it into target/nats on first use; its store under runs/nats)
+nats port="4222" store="runs/nats":
+    tools/install-nats.sh >/dev/null
+    target/nats/bin/nats-server -js -sd {{store}} -p {{port}}
+
+# Training on the games of actors: `just learner connect4 [--nats nats://host:4222] [--resume]`
+learner experiment *args:
+    {{az}} learner {{experiment}} {{args}}
+
+# Self-play for a learner: `just actor connect4 [--nats nats://host:4222]` (as many as you like)
+actor experiment *args:
+    {{az}} actor {{experiment}} {{args}}
+
 # TensorBoard on runs/ (installs it into .venv-tb on first use if it is not on PATH)
 tb port="6006":
     #!/usr/bin/env bash

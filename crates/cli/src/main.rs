@@ -1,7 +1,7 @@
 //! `az`: the command line of the az framework. See `az --help`.
 
 use az_cli::bench;
-use az_cli::commands::{analyze, eval, list, mistakes, new_game, perft, play, run, solve};
+use az_cli::commands::{analyze, cluster, eval, list, mistakes, new_game, perft, play, run, solve};
 use az_cli::error::{EXIT_BAD_INPUT, exit_code};
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -20,6 +20,10 @@ enum Command {
     List(list::ListArgs),
     /// Train: self-play, replay, learning, evaluation, checkpoints, TensorBoard.
     Run(run::RunArgs),
+    /// Self-play for a learner elsewhere: games to a NATS JetStream stream, weights from it.
+    Actor(cluster::ActorArgs),
+    /// Training on the games of `az actor`s, through NATS JetStream (otherwise as `az run`).
+    Learner(cluster::LearnerArgs),
     /// A match of a trained agent (run directory or checkpoint) against an opponent.
     Eval(eval::EvalArgs),
     /// A trained agent's mistake rates per game phase against the game's oracle.
@@ -43,6 +47,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<String> {
     Ok(match cli.command {
         Command::List(args) => list::run(&args, std::path::Path::new("experiments")),
         Command::Run(args) => run::run(&args)?,
+        Command::Actor(args) => cluster::actor(&args)?,
+        Command::Learner(args) => cluster::learner(&args)?,
         Command::Perft(args) => perft::run(&args)?,
         Command::Solve(args) => solve::run(&args)?,
         Command::Eval(args) => eval::run(&args)?,

@@ -1,6 +1,7 @@
 //! One module per `az` subcommand.
 
 pub mod analyze;
+pub mod cluster;
 pub mod eval;
 pub mod list;
 pub mod mistakes;

@@ -36,7 +36,11 @@ pub struct RunArgs {
     pub no_progress: bool,
 }
 
-fn parse_limit(text: &str) -> Result<f64, String> {
+/// A number of seconds above 0 (`--max-seconds`).
+///
+/// # Errors
+/// The text, and what is allowed.
+pub fn parse_limit(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(s) if s > 0.0 && s.is_finite() => Ok(s),
         _ => Err(format!(
@@ -111,6 +115,21 @@ pub fn select(args: &RunArgs, runs: &Path) -> Result<(Experiment, PathBuf), BadI
     Ok((exp, dir))
 }
 
+/// A flag the first Ctrl-C sets (finish cleanly: the step, a checkpoint, the
+/// games handed over); the second exits at once.
+pub fn stop_on_ctrl_c() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::AcqRel) {
+            eprintln!("\ninterrupted again: exiting at once");
+            std::process::exit(130);
+        }
+        eprintln!("\nstopping cleanly (Ctrl-C again to quit now)");
+    });
+    stop
+}
+
 /// Runs `az run`.
 ///
 /// # Errors
@@ -118,23 +137,11 @@ pub fn select(args: &RunArgs, runs: &Path) -> Result<(Experiment, PathBuf), BadI
 pub fn run(args: &RunArgs) -> anyhow::Result<String> {
     let (exp, dir) = select(args, Path::new(RUNS))?;
     let device = crate::backend::device(exp.manifest.model.device)?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&stop);
-    // First Ctrl-C: finish the step, checkpoint, exit. Second: exit at once.
-    let _ = ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::AcqRel) {
-            eprintln!("\ninterrupted again: exiting without a final checkpoint");
-            std::process::exit(130);
-        }
-        eprintln!(
-            "\nstopping: finishing the step and writing a checkpoint (Ctrl-C again to quit now)"
-        );
-    });
     let options = RunOptions {
         run_dir: dir.clone(),
         resume: args.resume,
         max_seconds: args.max_seconds,
-        stop,
+        stop: stop_on_ctrl_c(),
         progress: !args.no_progress && std::io::stderr().is_terminal(),
     };
     let game = exp.manifest.game.name.clone();
