@@ -420,9 +420,9 @@ async fn acknowledge(
             let _ = client.publish(reply, Bytes::from(AckKind::Ack)).await;
         }
     }
-    if link.is_closing() {
-        // What the learner never acknowledged goes to the next learner at once, not after
-        // `ack_wait`.
+    // The learner closed its end (it stopped) or the link is closing: what it never
+    // acknowledged goes to the next learner at once, not after `ack_wait`.
+    {
         let left: Vec<Subject> = lock(&held).drain().map(|(_, held)| held.reply).collect();
         for reply in left {
             let _ = client.publish(reply, Bytes::from(AckKind::Nak(None))).await;

@@ -229,9 +229,16 @@ fn check_cluster(c: &Checker<'_>, k: &crate::ClusterSection) -> Result<(), Manif
         c.int("cluster.publish_every", p, 1, u64::MAX)?;
     }
     c.real("cluster.max_gigabytes", k.max_gigabytes, 0.0, 1e6, true)?;
-    c.real("cluster.max_age_hours", k.max_age_hours, 0.0, 1e6, true)?;
+    // The server counts these in whole seconds at least.
+    c.real(
+        "cluster.max_age_hours",
+        k.max_age_hours,
+        1.0 / 3600.0,
+        1e6,
+        false,
+    )?;
     let window = k.duplicate_window_seconds;
-    c.real("cluster.duplicate_window_seconds", window, 0.0, 1e6, true)?;
+    c.real("cluster.duplicate_window_seconds", window, 1.0, 1e6, false)?;
     if window > k.max_age_hours * 3600.0 {
         return Err(c.fail(
             "cluster.duplicate_window_seconds",
@@ -242,9 +249,9 @@ fn check_cluster(c: &Checker<'_>, k: &crate::ClusterSection) -> Result<(), Manif
     c.real(
         "cluster.ack_wait_seconds",
         k.ack_wait_seconds,
-        0.0,
+        1.0,
         1e6,
-        true,
+        false,
     )?;
     c.int("cluster.max_ack_pending", k.max_ack_pending, 1, 1 << 31)?;
     c.int("cluster.keep_weights", k.keep_weights, 1, 1000)?;

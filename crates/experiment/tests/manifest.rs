@@ -100,7 +100,7 @@ fn the_cluster_section_names_what_it_refuses_and_derives_its_names() {
         ("cluster.bucket=\"\"", "cluster.bucket"),
         ("cluster.consumer=\"x y\"", "cluster.consumer"),
         ("cluster.publish_every=0", "cluster.publish_every"),
-        ("cluster.ack_wait_seconds=0", "cluster.ack_wait_seconds"),
+        ("cluster.ack_wait_seconds=0.5", "cluster.ack_wait_seconds"),
         ("cluster.keep_weights=0", "cluster.keep_weights"),
         ("cluster.max_gigabytes=-1", "cluster.max_gigabytes"),
     ] {

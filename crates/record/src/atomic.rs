@@ -15,8 +15,9 @@ pub struct WriteError {
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder
-/// (`path` with extension `tmp`), synced, then renamed over `path`. A process
-/// killed at any moment leaves the old file or the new one, never a part.
+/// (`path` with extension `tmp`), synced, then renamed over `path`, and the
+/// folder synced. A process killed at any moment leaves the old file or the new
+/// one, never a part.
 ///
 /// # Errors
 /// [`WriteError`] naming the file.
@@ -30,7 +31,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     f.write_all(bytes).map_err(fail)?;
     f.sync_all().map_err(fail)?;
     drop(f);
-    std::fs::rename(&tmp, path).map_err(fail)
+    std::fs::rename(&tmp, path).map_err(fail)?;
+    // The rename itself reaches the disk with the folder's entry: a file
+    // acknowledged as written (a replay chunk) survives a power loss.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(fail)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

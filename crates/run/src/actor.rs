@@ -91,7 +91,9 @@ struct Actor<'a, G: Game> {
     selfplay: Option<SelfPlay>,
     games: Receiver<GameRecord<G>>,
     stored_log: Option<std::io::BufWriter<std::fs::File>>,
+    /// The step and bytes of the weights served.
     step: u64,
+    bytes: Vec<u8>,
     shipped: u64,
     stored: u64,
     started: Instant,
@@ -137,6 +139,7 @@ impl<'a, G: Game> Actor<'a, G> {
             games,
             stored_log,
             step: first.step,
+            bytes: first.bytes.clone(),
             shipped: 0,
             stored: 0,
             started: now,
@@ -159,7 +162,7 @@ impl<'a, G: Game> Actor<'a, G> {
                 ));
             }
             match self.games.recv_timeout(Duration::from_millis(50)) {
-                Ok(r) => self.ship(r)?,
+                Ok(r) => self.ship(r, None)?,
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
                     return Err(RunError::SelfPlay(
@@ -173,8 +176,9 @@ impl<'a, G: Game> Actor<'a, G> {
         }
     }
 
-    /// Stamps a finished game and hands it to the transport (waiting while it lags).
-    fn ship(&mut self, mut r: GameRecord<G>) -> Result<(), RunError> {
+    /// Stamps a finished game and hands it to the transport, waiting while it
+    /// lags — once a stop is asked for, only until `until` (`None`: not at all).
+    fn ship(&mut self, mut r: GameRecord<G>, until: Option<Instant>) -> Result<(), RunError> {
         let id = GameId {
             actor: self.opts.id,
             seq: self.shipped,
@@ -196,6 +200,13 @@ impl<'a, G: Game> Actor<'a, G> {
                 Err(SendTimeoutError::Timeout(g)) => {
                     game = g;
                     self.note_stored()?;
+                    let stopping = self.opts.stop.load(Ordering::Relaxed) || until.is_some();
+                    if stopping && until.is_none_or(|u| Instant::now() >= u) {
+                        return Err(RunError::Link(
+                            "stopping: the transport takes no games (is the server reachable?)"
+                                .to_owned(),
+                        ));
+                    }
                 }
                 Err(SendTimeoutError::Disconnected(_)) => return Err(closed()),
             }
@@ -204,17 +215,20 @@ impl<'a, G: Game> Actor<'a, G> {
         Ok(())
     }
 
-    /// Swaps in the newest weights that arrived, if newer than those served.
+    /// Swaps in the newest weights that arrived, unless they are those served.
+    /// A lower step is taken too: the learner resumed from an older checkpoint
+    /// than the weights it had published (or a new run took the names).
     fn switch_weights(&mut self) -> Result<(), RunError> {
         let Some(w) = self.ch.weights.try_iter().last() else {
             return Ok(());
         };
-        if w.step <= self.step {
+        if w.step == self.step && w.bytes == self.bytes {
             return Ok(());
         }
         let net = load::<G>(self.exp, self.device, &w, &self.opts.source)?;
         self.publisher.publish(NetModel(net));
         self.step = w.step;
+        self.bytes = w.bytes;
         // The learner measures the delay; a full channel only loses a sample.
         let _ = self.ch.reached.try_send(Reached {
             actor: self.opts.id,
@@ -249,10 +263,11 @@ impl<'a, G: Game> Actor<'a, G> {
         self.last_line = (Instant::now(), self.shipped);
     }
 
-    /// Stops self-play, hands over its last games, then waits (at most
-    /// `grace`) for the store to acknowledge what was handed over.
+    /// Stops self-play, hands over its last games, and waits for the store to
+    /// acknowledge what was handed over: all within `grace`.
     fn finish(&mut self) -> Result<ActorSummary, RunError> {
         let mut failure = None;
+        let deadline = Instant::now() + self.opts.grace;
         if let Some(selfplay) = self.selfplay.take() {
             selfplay.stop();
             // Drained to the end so that no worker blocks on a full channel;
@@ -260,7 +275,7 @@ impl<'a, G: Game> Actor<'a, G> {
             while !selfplay.is_finished() || !self.games.is_empty() {
                 if let Ok(r) = self.games.recv_timeout(Duration::from_millis(10))
                     && failure.is_none()
-                    && let Err(e) = self.ship(r)
+                    && let Err(e) = self.ship(r, Some(deadline))
                 {
                     failure = Some(e);
                 }
@@ -274,7 +289,6 @@ impl<'a, G: Game> Actor<'a, G> {
         {
             failure.get_or_insert(RunError::SelfPlay(format!("inference server: {e}")));
         }
-        let deadline = Instant::now() + self.opts.grace;
         while self.stored < self.shipped && Instant::now() < deadline {
             match self.ch.stored.recv_timeout(Duration::from_millis(50)) {
                 Ok(id) => {

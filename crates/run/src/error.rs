@@ -60,15 +60,6 @@ pub enum RunError {
     /// TensorBoard events or `scalars.jsonl` that cannot be written.
     #[error(transparent)]
     Metrics(#[from] EventError),
-    /// A game from the cluster that this learner cannot train on: another
-    /// game's, or a payload that is not the game it announces.
-    #[error("{what}: {reason}; is the stream shared with another experiment? (cluster.stream)")]
-    Foreign {
-        /// The delivery.
-        what: String,
-        /// What is wrong with it.
-        reason: String,
-    },
     /// The link to the cluster closed (the transport says why).
     #[error("the cluster link closed: {0}")]
     Link(String),
@@ -91,7 +82,6 @@ impl RunError {
             RunError::RunDirInUse { .. }
             | RunError::NotARun { .. }
             | RunError::Ladder { .. }
-            | RunError::Foreign { .. }
             | RunError::Manifest(_) => true,
             RunError::Checkpoint(e) => matches!(
                 e,

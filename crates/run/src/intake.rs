@@ -17,6 +17,17 @@ use az_train::CheckpointMeta;
 use flume::Receiver;
 use std::time::{Duration, Instant};
 
+/// What became of a delivered game.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Taken {
+    /// Added to the window.
+    New,
+    /// Already in the window's chunks or queue: dropped.
+    Repeated,
+    /// Not trainable here, for the reason given: dropped.
+    Rejected(String),
+}
+
 /// The replay window, its chunk store and the run's counters of games.
 #[derive(Debug)]
 pub(crate) struct Intake<G: Game> {
@@ -97,38 +108,36 @@ impl<G: Game> Intake<G> {
 
     /// Takes a game delivered from an actor, unless the window's chunks or
     /// queue hold it already (a delivery repeated after a restart or a late
-    /// acknowledgement). Either way its tag is acknowledged once it is on disk.
-    /// Returns whether the game was new.
-    ///
-    /// # Errors
-    /// [`RunError::Foreign`] for another game's data or a payload that does not
-    /// hold the game announced; [`RunError::Replay`] for a damaged payload.
-    pub fn add_delivery(&mut self, d: &Delivery, metrics: &mut Metrics) -> Result<bool, RunError> {
+    /// acknowledgement), or it cannot be trained on (another game's, a damaged
+    /// payload, not the game it announces: rejected, with the reason). Its tag
+    /// is acknowledged once the chunks are written, whatever became of it, so
+    /// that the stream does not deliver it again.
+    pub fn add_delivery(&mut self, d: &Delivery, metrics: &mut Metrics) -> Taken {
         let (tag, shipped) = (d.tag, &d.game);
+        self.unstored.push(tag);
         let what = format!("stored game {} (delivery {tag})", shipped.id);
         if shipped.game != G::NAME {
-            return Err(RunError::Foreign {
-                what,
-                reason: format!("a {} game; this learner trains {}", shipped.game, G::NAME),
-            });
+            let why = format!(
+                "a game of {}; this learner trains {}",
+                shipped.game,
+                G::NAME
+            );
+            return Taken::Rejected(format!("{what}: {why}"));
         }
-        let games = decode_chunk::<G>(&shipped.payload, std::path::Path::new(&what))?;
+        let games = match decode_chunk::<G>(&shipped.payload, std::path::Path::new(&what)) {
+            Ok(games) => games,
+            Err(e) => return Taken::Rejected(e.to_string()),
+        };
         let record = match <[GameRecord<G>; 1]>::try_from(games) {
             Ok([r]) if r.origin.map(|o| o.id) == Some(shipped.id) => r,
-            _ => {
-                return Err(RunError::Foreign {
-                    what,
-                    reason: "its payload is not that one game".to_owned(),
-                });
-            }
+            _ => return Taken::Rejected(format!("{what}: its payload is not that one game")),
         };
-        self.unstored.push(tag);
         if self.store.contains(&shipped.id) {
             self.duplicates += 1;
-            return Ok(false);
+            return Taken::Repeated;
         }
         self.add(record, metrics);
-        Ok(true)
+        Taken::New
     }
 
     /// Tags of remote games written to disk since the last call: safe to acknowledge.

@@ -4,7 +4,7 @@
 //! the ingest rate, the weights' staleness and their delay to the actors).
 
 use crate::RunError;
-use crate::intake::Intake;
+use crate::intake::{Intake, Taken};
 use crate::metrics::Metrics;
 use az_game::Game;
 use az_monitor::{EventError, EventWriter, Histogram};
@@ -34,6 +34,7 @@ pub(crate) struct ClusterStats {
     games: u64,
     positions: u64,
     duplicates: u64,
+    rejected: u64,
     /// Positions by staleness (learner step at arrival − step of the weights
     /// that played them).
     staleness: Vec<u64>,
@@ -42,7 +43,7 @@ pub(crate) struct ClusterStats {
 }
 
 impl ClusterStats {
-    fn arrived(&mut self, d: &Delivery, step: u64, new: bool) {
+    fn arrived(&mut self, d: &Delivery, step: u64, taken: &Taken) {
         let g = &d.game;
         let now = Instant::now();
         let a = self.actors.entry(g.id.actor).or_insert(ActorSums {
@@ -51,9 +52,16 @@ impl ClusterStats {
             last_seen: now,
         });
         a.last_seen = now;
-        if !new {
-            self.duplicates += 1;
-            return;
+        match taken {
+            Taken::New => {}
+            Taken::Repeated => {
+                self.duplicates += 1;
+                return;
+            }
+            Taken::Rejected(_) => {
+                self.rejected += 1;
+                return;
+            }
         }
         a.games += 1;
         a.positions += u64::from(g.positions);
@@ -101,6 +109,7 @@ impl ClusterStats {
             self.positions as f64 / secs,
         )?;
         w.scalar("cluster/duplicates", st, self.duplicates as f64)?;
+        w.scalar("cluster/rejected", st, self.rejected as f64)?;
         for (id, a) in &mut self.actors {
             let tag = format!("cluster/actor/{id:016x}");
             if a.last_seen.elapsed() < LIVE {
@@ -160,6 +169,8 @@ pub(crate) struct Remote {
     stats: ClusterStats,
     /// When that interval began.
     since: Instant,
+    /// Why deliveries were rejected, for the log.
+    rejections: Vec<String>,
 }
 
 impl Remote {
@@ -171,7 +182,13 @@ impl Remote {
             published: VecDeque::new(),
             stats: ClusterStats::default(),
             since: Instant::now(),
+            rejections: Vec::new(),
         }
+    }
+
+    /// Why deliveries were rejected since the last call (one line each).
+    pub fn take_rejections(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.rejections)
     }
 
     /// Writes the interval's cluster metrics at step `step`; returns the
@@ -195,17 +212,18 @@ impl Remote {
         intake: &mut Intake<G>,
         metrics: &mut Metrics,
         step: u64,
-    ) -> Result<(), RunError> {
-        let new = intake.add_delivery(&d, metrics)?;
-        self.stats.arrived(&d, step, new);
-        Ok(())
+    ) {
+        let taken = intake.add_delivery(&d, metrics);
+        self.stats.arrived(&d, step, &taken);
+        if let Taken::Rejected(why) = taken {
+            self.rejections.push(format!("rejected {why}"));
+        }
     }
 
     /// Takes every delivery waiting.
     ///
     /// # Errors
-    /// A delivery that cannot be trained on ([`RunError::Foreign`], a damaged
-    /// payload), or the transport gone ([`RunError::Link`]).
+    /// [`RunError::Link`] if the transport is gone.
     pub fn take_waiting<G: Game>(
         &mut self,
         intake: &mut Intake<G>,
@@ -214,7 +232,7 @@ impl Remote {
     ) -> Result<(), RunError> {
         loop {
             match self.ch.deliveries.try_recv() {
-                Ok(d) => self.take(d, intake, metrics, step)?,
+                Ok(d) => self.take(d, intake, metrics, step),
                 Err(TryRecvError::Empty) => return Ok(()),
                 Err(TryRecvError::Disconnected) => return Err(Self::closed()),
             }
@@ -233,7 +251,10 @@ impl Remote {
         timeout: Duration,
     ) -> Result<(), RunError> {
         match self.ch.deliveries.recv_timeout(timeout) {
-            Ok(d) => self.take(d, intake, metrics, step),
+            Ok(d) => {
+                self.take(d, intake, metrics, step);
+                Ok(())
+            }
             Err(RecvTimeoutError::Timeout) => Ok(()),
             Err(RecvTimeoutError::Disconnected) => Err(Self::closed()),
         }

@@ -98,8 +98,7 @@ impl<G: Game> Run<G> {
     /// chunk or the metrics. The threads are shut down and every finished game
     /// written first.
     pub fn train(self) -> Result<RunSummary, RunError> {
-        let feed = Feed::Local(self.start_workers());
-        Session::start(self, feed)?.run()
+        Session::start(self, |run| Feed::Local(run.start_workers()))?.run()
     }
 
     /// Trains on games from remote actors (`az learner`): like
@@ -109,11 +108,12 @@ impl<G: Game> Run<G> {
     /// `cluster.publish_every` steps.
     ///
     /// # Errors
-    /// As [`train`](Run::train); also [`RunError::Foreign`] for a delivery of
-    /// another game, [`RunError::Link`] if the transport stops.
+    /// As [`train`](Run::train); also [`RunError::Link`] if the transport
+    /// stops. A delivery that cannot be trained on (another game's, damaged) is
+    /// logged, counted (`cluster/rejected`) and acknowledged, not fatal.
     pub fn learn(self, channels: LearnerChannels) -> Result<RunSummary, RunError> {
         let every = self.exp.cluster_publish_every();
-        let feed = Feed::Remote(Remote::new(channels, every));
+        let feed = |_: &Run<G>| Feed::Remote(Remote::new(channels, every));
         let mut session = Session::start(self, feed)?;
         if let Feed::Remote(r) = &mut session.feed
             && let Err(e) = r.publish::<G>(&session.run.trainer)
@@ -156,8 +156,9 @@ impl<G: Game> Session<G> {
     ///
     /// # Errors
     /// [`RunError::Metrics`] if the events cannot be written (no thread started).
-    fn start(mut run: Run<G>, feed: Feed<G>) -> Result<Self, RunError> {
+    fn start(mut run: Run<G>, feed: impl FnOnce(&Run<G>) -> Feed<G>) -> Result<Self, RunError> {
         let metrics = open_metrics(&run.dir, &run.exp, run.trainer.steps())?;
+        let feed = feed(&run);
         let opponents = std::mem::take(&mut run.opponents);
         let resumed = (run.ladder, run.previous.take());
         let evals = EvalSchedule::start::<G>(&run.exp, opponents, resumed);
@@ -252,6 +253,9 @@ impl<G: Game> Session<G> {
             .flush_if_due()
             .map_err(Stop::on("writing replay chunks failed"))?;
         if let Feed::Remote(r) = &mut self.feed {
+            for line in r.take_rejections() {
+                self.run.out.line(&line);
+            }
             r.settle(&mut self.run.intake)
                 .map_err(Stop::on("the cluster link failed"))?;
         }

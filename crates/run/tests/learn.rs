@@ -75,6 +75,9 @@ struct Seen {
     acked: HashSet<GameId>,
     /// Deliveries sent twice on purpose.
     repeated: usize,
+    /// Tags of deliveries that cannot be trained on, and those of them acknowledged.
+    bad_tags: Vec<u64>,
+    bad_acked: usize,
     /// Acknowledgements of games not in a chunk when they arrived.
     early_acks: Vec<GameId>,
     weights: Vec<u64>,
@@ -96,6 +99,31 @@ fn transport(
     let (mut games_open, mut acks_open) = (true, true);
     while games_open || acks_open {
         if let Ok(g) = games.recv_timeout(Duration::from_millis(5)) {
+            if g.id.seq == 5 {
+                // Two deliveries no learner can train on: rejected, not fatal.
+                let foreign = Shipped {
+                    game: "othello".to_owned(),
+                    ..g.clone()
+                };
+                let mut damaged = g.clone();
+                damaged.payload.truncate(damaged.payload.len() / 2);
+                for bad in [foreign, damaged] {
+                    let d = Delivery {
+                        tag: next_tag,
+                        game: bad,
+                    };
+                    tags.insert(
+                        next_tag,
+                        GameId {
+                            actor: 0,
+                            seq: next_tag,
+                        },
+                    );
+                    seen.bad_tags.push(next_tag);
+                    next_tag += 1;
+                    let _ = deliveries.send_timeout(d, Duration::from_secs(5));
+                }
+            }
             let copies = if g.id.seq % 3 == 0 { 2 } else { 1 };
             seen.repeated += copies - 1;
             seen.games.insert(g.id, g.positions);
@@ -117,6 +145,10 @@ fn transport(
             Ok(batch) => {
                 let on_disk: HashSet<GameId> = ids_on_disk(&run_dir).into_iter().collect();
                 for tag in batch {
+                    if seen.bad_tags.contains(&tag) {
+                        seen.bad_acked += 1;
+                        continue;
+                    }
                     let id = tags[&tag];
                     if !on_disk.contains(&id) {
                         seen.early_acks.push(id);
@@ -239,6 +271,13 @@ fn a_learner_trains_on_an_actors_games_once_each_and_acknowledges_them_only_on_d
     assert!(acted.weights_step >= 10 && acted.games > 0, "{acted:?}");
     let log = std::fs::read_to_string(run_dir.join("log.txt")).unwrap_or_default();
     assert!(!log.contains("panicked"), "{log}");
+    // The two bad deliveries: logged with their reason, acknowledged, not trained on.
+    assert_eq!(seen.bad_acked, 2);
+    assert!(
+        log.contains("a game of othello; this learner trains tictactoe"),
+        "{log}"
+    );
+    assert!(log.contains("not a usable replay chunk"), "{log}");
     std::fs::remove_dir_all(&root).unwrap();
     assert!(started.elapsed() < Duration::from_secs(240));
 }

@@ -68,9 +68,20 @@ pub fn cluster_config<G: Game>(exp: &Experiment, url: &str) -> ClusterConfig {
     }
 }
 
-/// A server that cannot be used as asked is the user's to fix: exit code 2.
-fn bad(e: ClusterError) -> BadInput {
-    BadInput(e.to_string())
+/// A server that cannot be used as asked (none at the URL, credentials
+/// refused, no JetStream, a stream of another game, bad names) is the user's to
+/// fix: exit code 2. Other failures (the runtime, a server error) exit 1.
+fn bad(e: ClusterError) -> anyhow::Error {
+    match e {
+        ClusterError::Config { .. }
+        | ClusterError::BadUrl { .. }
+        | ClusterError::NoServer { .. }
+        | ClusterError::Unauthorised { .. }
+        | ClusterError::NoJetStream { .. }
+        | ClusterError::OtherGame { .. }
+        | ClusterError::ForeignStream { .. } => BadInput(e.to_string()).into(),
+        e => e.into(),
+    }
 }
 
 /// A failed run or actor, with the transport's reason when its link gave up.
@@ -154,9 +165,16 @@ impl GameVisitor for ActorVisit<'_> {
         let config = cluster_config::<G>(self.exp, &self.args.nats);
         let (link, channels) = Actor::connect(&config, id).map_err(bad)?;
         let source = format!("{} bucket {}", config.shown_url(), config.bucket);
-        let Some(first) = first_weights(&link, &source, &self.stop)? else {
+        let limit = self.args.max_seconds.map(Duration::from_secs_f64);
+        let Some(first) = first_weights(&link, &source, &self.stop, limit)? else {
             link.close(Duration::ZERO);
-            anyhow::bail!("stopped before the learner published weights");
+            eprintln!("az actor: stopped before a learner published weights");
+            return Ok(ActorSummary {
+                games: 0,
+                stored: 0,
+                seconds: 0.0,
+                weights_step: 0,
+            });
         };
         let options = ActorOptions {
             id,
@@ -176,12 +194,19 @@ impl GameVisitor for ActorVisit<'_> {
     }
 }
 
-/// Waits for the learner's first weights, saying so every 10 s; `None` if stopped.
-fn first_weights(link: &Actor, source: &str, stop: &AtomicBool) -> anyhow::Result<Option<Weights>> {
+/// Waits for the learner's first weights, saying so once; `None` if stopped
+/// or past `limit`.
+fn first_weights(
+    link: &Actor,
+    source: &str,
+    stop: &AtomicBool,
+    limit: Option<Duration>,
+) -> anyhow::Result<Option<Weights>> {
+    let started = std::time::Instant::now();
     let mut said = false;
-    while !stop.load(Ordering::Relaxed) {
+    while !stop.load(Ordering::Relaxed) && limit.is_none_or(|l| started.elapsed() < l) {
         // The server away for longer than this is an error (the link says why).
-        if let Some(w) = link.latest_weights(Duration::from_secs(10)).map_err(bad)? {
+        if let Some(w) = link.latest_weights(Duration::from_secs(2)).map_err(bad)? {
             return Ok(Some(w));
         }
         if !said {
