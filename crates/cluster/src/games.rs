@@ -11,8 +11,10 @@ pub const HEADER_ID: &str = "Nats-Msg-Id";
 pub const HEADER_GAME: &str = "Az-Game";
 /// The weights step that played it.
 pub const HEADER_STEP: &str = "Az-Step";
-/// Positions in the game.
+/// Positions in the games.
 pub const HEADER_POSITIONS: &str = "Az-Positions";
+/// Games in the message (absent: 1).
+pub const HEADER_GAMES: &str = "Az-Games";
 
 /// The message of `game` (cheap to clone for a retry: the payload is shared).
 pub(crate) fn to_message(game: Shipped) -> PublishMessage {
@@ -21,6 +23,7 @@ pub(crate) fn to_message(game: Shipped) -> PublishMessage {
     headers.insert(HEADER_GAME, game.game);
     headers.insert(HEADER_STEP, game.weights_step.to_string());
     headers.insert(HEADER_POSITIONS, game.positions.to_string());
+    headers.insert(HEADER_GAMES, game.games.to_string());
     PublishMessage::build()
         .headers(headers)
         .payload(Bytes::from(game.payload))
@@ -41,7 +44,15 @@ pub(crate) fn from_message(message: &async_nats::Message) -> Result<Shipped, Str
             .map_err(|error| format!("header {name}: {error}"))
     };
     let id = header(HEADER_ID)?;
+    let games = match headers.get(HEADER_GAMES) {
+        None => 1,
+        Some(_) => u32::try_from(number(HEADER_GAMES)?)
+            .ok()
+            .filter(|&n| n >= 1)
+            .ok_or_else(|| format!("header {HEADER_GAMES}: not a count of games"))?,
+    };
     Ok(Shipped {
+        games,
         id: parse_id(&id).ok_or_else(|| format!("header {HEADER_ID} {id:?} is no game id"))?,
         game: header(HEADER_GAME)?,
         weights_step: number(HEADER_STEP)?,

@@ -14,9 +14,10 @@
 //! | object store | `<bucket>` | objects `weights-{step:010}`: the weights files, the newest `keep_weights` kept |
 //! | core subject | `<stream>.reached` | actors' switches to new weights: 16 bytes, actor id and step (little-endian u64s), at most once |
 //!
-//! Each game message carries the headers `Nats-Msg-Id` (the [`GameId`] as
-//! `{actor:016x}-{seq}`), `Az-Game` (`Game::NAME`), `Az-Step` (the weights step that played
-//! it) and `Az-Positions`; its payload is the game as a one-game replay chunk.
+//! Each message holds one or more games of one actor, numbered consecutively, and carries
+//! the headers `Nats-Msg-Id` (its first [`GameId`] as `{actor:016x}-{seq}`), `Az-Games`
+//! (how many), `Az-Game` (`Game::NAME`), `Az-Step` (the weights step that played them) and
+//! `Az-Positions`; its payload is the games as a replay chunk.
 //!
 //! # Guarantees
 //!
@@ -66,7 +67,7 @@ mod weights;
 pub use actor::Actor;
 pub use config::ClusterConfig;
 pub use error::ClusterError;
-pub use games::{HEADER_GAME, HEADER_ID, HEADER_POSITIONS, HEADER_STEP};
+pub use games::{HEADER_GAME, HEADER_GAMES, HEADER_ID, HEADER_POSITIONS, HEADER_STEP};
 pub use learner::Learner;
 pub use server::{LocalServer, LocalServerBuilder};
 pub use weights::{LATEST_KEY, OBJECT_PREFIX};

@@ -351,6 +351,9 @@ pub struct ClusterSection {
     /// Training steps between weights sent to the actors (default
     /// `train.publish_every`).
     pub publish_every: Option<u64>,
+    /// Finished games an actor sends in one message, at most (a message also
+    /// goes when its first game waited 100 ms).
+    pub games_per_message: usize,
     /// The stream's size limit in GiB (the oldest games go first).
     pub max_gigabytes: f64,
     /// The stream's age limit in hours.
@@ -375,6 +378,7 @@ impl Default for ClusterSection {
             bucket: None,
             consumer: "learner".to_owned(),
             publish_every: None,
+            games_per_message: 16,
             max_gigabytes: 1.0,
             max_age_hours: 168.0,
             duplicate_window_seconds: 600.0,

@@ -228,6 +228,7 @@ fn check_cluster(c: &Checker<'_>, k: &crate::ClusterSection) -> Result<(), Manif
     if let Some(p) = k.publish_every {
         c.int("cluster.publish_every", p, 1, u64::MAX)?;
     }
+    c.int("cluster.games_per_message", k.games_per_message, 1, 1024)?;
     c.real("cluster.max_gigabytes", k.max_gigabytes, 0.0, 1e6, true)?;
     // The server counts these in whole seconds at least.
     c.real(

@@ -2,10 +2,11 @@
 //! data and plain channels, so that neither side sees the transport (NATS, tokio)
 //! and the transport sees neither Burn nor a game type.
 //!
-//! - An actor hands each finished game to the transport as a [`Shipped`] (its
-//!   [`GameId`], the weights step that played it, the game encoded as a one-game
-//!   replay chunk); the transport stores it and reports the id back once the
-//!   store acknowledged it.
+//! - An actor hands its finished games to the transport as [`Shipped`]
+//!   messages of one or more games (the first [`GameId`], the count, the
+//!   weights step that played them, the games encoded as a replay chunk); the
+//!   transport stores each and reports its first id back once the store
+//!   acknowledged it.
 //! - The learner receives each stored game as a [`Delivery`], whose `tag` it
 //!   returns on the acknowledgement channel only after the game is in a replay
 //!   chunk on disk.
@@ -42,20 +43,34 @@ pub struct Origin {
     pub weights_step: u64,
 }
 
-/// A finished game on its way from an actor to the store.
+/// Finished games on their way from an actor to the store: one message of
+/// `games` games numbered from `id` (`id.seq`, `id.seq + 1`, ...).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Shipped {
-    /// The game's identity (the store's de-duplication key).
+    /// The first game's identity (the message's de-duplication key).
     pub id: GameId,
+    /// Games in the message, at least 1.
+    pub games: u32,
     /// The game's name (`Game::NAME`), sent beside the payload so that a learner
     /// can refuse another game's stream before decoding.
     pub game: String,
-    /// The weights step that played it.
+    /// The weights step that played them (the oldest, if they differ).
     pub weights_step: u64,
-    /// Positions in the game.
+    /// Positions in the games.
     pub positions: u32,
-    /// The game as a one-game replay chunk (az-replay's format, checksummed).
+    /// The games as a replay chunk (az-replay's format, checksummed), each
+    /// with its origin.
     pub payload: Vec<u8>,
+}
+
+impl Shipped {
+    /// The ids of its games.
+    pub fn ids(&self) -> impl Iterator<Item = GameId> + '_ {
+        (0..u64::from(self.games)).map(|k| GameId {
+            actor: self.id.actor,
+            seq: self.id.seq + k,
+        })
+    }
 }
 
 /// A stored game handed to the learner.
@@ -96,7 +111,7 @@ pub struct ActorChannels {
     pub weights: Receiver<Weights>,
     /// Finished games to store (bounded: the actor waits while the store lags).
     pub games: Sender<Shipped>,
-    /// Games the store acknowledged (safely stored).
+    /// Messages the store acknowledged (safely stored), by their first id.
     pub stored: Receiver<GameId>,
     /// Switches to new weights, for the learner's propagation delay.
     pub reached: Sender<Reached>,

@@ -1,8 +1,9 @@
 //! `az actor`: self-play for a remote learner. All of `az run`'s self-play (the
 //! parallel games, searches and the batched inference server) on the newest
 //! weights the learner published; each finished game is stamped with its id and
-//! the weights step that played it and handed to the transport; newer weights
-//! are swapped into the server as they arrive.
+//! the weights step that played it and handed to the transport, up to
+//! `cluster.games_per_message` games in a message (sent after 100 ms at most);
+//! newer weights are swapped into the server as they arrive.
 //!
 //! The actor keeps no state on disk: a killed actor loses only the games it had
 //! not handed over, and a restarted one gets a new id.
@@ -20,6 +21,7 @@ use az_replay::encode_chunk;
 use az_selfplay::SelfPlay;
 use burn::tensor::Device;
 use flume::{Receiver, RecvTimeoutError, SendTimeoutError};
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -58,6 +60,11 @@ pub struct ActorSummary {
 
 /// Log lines this often.
 const LINE_EVERY: Duration = Duration::from_secs(5);
+/// A message goes when its oldest game waited this long.
+const MESSAGE_WAIT: Duration = Duration::from_millis(100);
+/// A message goes when its payload reaches about this size (the server's
+/// default message limit is 1 MiB).
+const MESSAGE_BYTES: usize = 256 << 10;
 
 /// Plays games of `G` for a learner on `device`, starting from `first` (the
 /// newest weights published), until stopped.
@@ -94,8 +101,18 @@ struct Actor<'a, G: Game> {
     /// The step and bytes of the weights served.
     step: u64,
     bytes: Vec<u8>,
+    /// Games finished (numbered from 0), handed to the transport, stored.
+    taken: u64,
     shipped: u64,
     stored: u64,
+    /// Games waiting for the next message, since when, their payload's size.
+    pending: Vec<GameRecord<G>>,
+    pending_since: Instant,
+    pending_bytes: usize,
+    /// `cluster.games_per_message`.
+    per_message: usize,
+    /// Messages handed over and not yet stored: first game number -> games.
+    in_flight: HashMap<u64, u32>,
     started: Instant,
     last_line: (Instant, u64),
 }
@@ -140,8 +157,14 @@ impl<'a, G: Game> Actor<'a, G> {
             stored_log,
             step: first.step,
             bytes: first.bytes.clone(),
+            taken: 0,
             shipped: 0,
             stored: 0,
+            pending: Vec::new(),
+            pending_since: now,
+            pending_bytes: 0,
+            per_message: exp.manifest.cluster.games_per_message,
+            in_flight: HashMap::new(),
             started: now,
             last_line: (now, 0),
         })
@@ -162,7 +185,7 @@ impl<'a, G: Game> Actor<'a, G> {
                 ));
             }
             match self.games.recv_timeout(Duration::from_millis(50)) {
-                Ok(r) => self.ship(r, None)?,
+                Ok(r) => self.take(r, None)?,
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
                     return Err(RunError::SelfPlay(
@@ -170,35 +193,70 @@ impl<'a, G: Game> Actor<'a, G> {
                     ));
                 }
             }
+            self.send_if_due()?;
             self.switch_weights()?;
             self.note_stored()?;
             self.line();
         }
     }
 
-    /// Stamps a finished game and hands it to the transport, waiting while it
-    /// lags — once a stop is asked for, only until `until` (`None`: not at all).
-    fn ship(&mut self, mut r: GameRecord<G>, until: Option<Instant>) -> Result<(), RunError> {
+    /// Stamps a finished game and queues it for the next message; sends the
+    /// message once it holds `cluster.games_per_message` games or
+    /// [`MESSAGE_BYTES`] of payload.
+    fn take(&mut self, mut r: GameRecord<G>, until: Option<Instant>) -> Result<(), RunError> {
         let id = GameId {
             actor: self.opts.id,
-            seq: self.shipped,
+            seq: self.taken,
         };
         r.origin = Some(Origin {
             id,
             weights_step: self.step,
         });
-        let mut game = Shipped {
-            id,
+        self.taken += 1;
+        if self.pending.is_empty() {
+            self.pending_since = Instant::now();
+        }
+        self.pending_bytes += r.len() * (4 * G::NUM_ACTIONS + 6);
+        self.pending.push(r);
+        if self.pending.len() >= self.per_message || self.pending_bytes >= MESSAGE_BYTES {
+            self.send(until)?;
+        }
+        Ok(())
+    }
+
+    /// Sends the queued games if the oldest waited [`MESSAGE_WAIT`].
+    fn send_if_due(&mut self) -> Result<(), RunError> {
+        if !self.pending.is_empty() && self.pending_since.elapsed() >= MESSAGE_WAIT {
+            self.send(None)?;
+        }
+        Ok(())
+    }
+
+    /// Hands the queued games to the transport as one message, waiting while
+    /// it lags — once a stop is asked for, only until `until` (`None`: not at all).
+    fn send(&mut self, until: Option<Instant>) -> Result<(), RunError> {
+        let Some(first) = self.pending.first().and_then(|r| r.origin) else {
+            return Ok(());
+        };
+        let games = self.pending.len() as u32;
+        let origins = self.pending.iter().filter_map(|r| r.origin);
+        let mut message = Shipped {
+            id: first.id,
+            games,
             game: G::NAME.to_owned(),
-            weights_step: self.step,
-            positions: r.len() as u32,
-            payload: encode_chunk(std::slice::from_ref(&r)),
+            weights_step: origins.map(|o| o.weights_step).min().unwrap_or(self.step),
+            positions: self.pending.iter().map(|r| r.len() as u32).sum(),
+            payload: encode_chunk(&self.pending),
         };
         loop {
-            match self.ch.games.send_timeout(game, Duration::from_millis(200)) {
+            match self
+                .ch
+                .games
+                .send_timeout(message, Duration::from_millis(200))
+            {
                 Ok(()) => break,
-                Err(SendTimeoutError::Timeout(g)) => {
-                    game = g;
+                Err(SendTimeoutError::Timeout(m)) => {
+                    message = m;
                     self.note_stored()?;
                     let stopping = self.opts.stop.load(Ordering::Relaxed) || until.is_some();
                     if stopping && until.is_none_or(|u| Instant::now() >= u) {
@@ -211,7 +269,10 @@ impl<'a, G: Game> Actor<'a, G> {
                 Err(SendTimeoutError::Disconnected(_)) => return Err(closed()),
             }
         }
-        self.shipped += 1;
+        self.in_flight.insert(first.id.seq, games);
+        self.shipped += u64::from(games);
+        self.pending.clear();
+        self.pending_bytes = 0;
         Ok(())
     }
 
@@ -240,8 +301,22 @@ impl<'a, G: Game> Actor<'a, G> {
     /// Counts (and logs) the games the store acknowledged.
     fn note_stored(&mut self) -> Result<(), RunError> {
         while let Ok(id) = self.ch.stored.try_recv() {
-            self.stored += 1;
-            self.log_stored(id)?;
+            self.stored_message(id)?;
+        }
+        Ok(())
+    }
+
+    /// The message whose first game is `id` is stored: counts and logs its games.
+    fn stored_message(&mut self, id: GameId) -> Result<(), RunError> {
+        let Some(games) = self.in_flight.remove(&id.seq) else {
+            return Ok(());
+        };
+        self.stored += u64::from(games);
+        for seq in id.seq..id.seq + u64::from(games) {
+            self.log_stored(GameId {
+                actor: id.actor,
+                seq,
+            })?;
         }
         Ok(())
     }
@@ -275,10 +350,15 @@ impl<'a, G: Game> Actor<'a, G> {
             while !selfplay.is_finished() || !self.games.is_empty() {
                 if let Ok(r) = self.games.recv_timeout(Duration::from_millis(10))
                     && failure.is_none()
-                    && let Err(e) = self.ship(r, Some(deadline))
+                    && let Err(e) = self.take(r, Some(deadline))
                 {
                     failure = Some(e);
                 }
+            }
+            if failure.is_none()
+                && let Err(e) = self.send(Some(deadline))
+            {
+                failure = Some(e);
             }
             if let Err(e) = selfplay.join() {
                 failure.get_or_insert(RunError::SelfPlay(e));
@@ -291,10 +371,7 @@ impl<'a, G: Game> Actor<'a, G> {
         }
         while self.stored < self.shipped && Instant::now() < deadline {
             match self.ch.stored.recv_timeout(Duration::from_millis(50)) {
-                Ok(id) => {
-                    self.stored += 1;
-                    self.log_stored(id)?;
-                }
+                Ok(id) => self.stored_message(id)?,
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }

@@ -104,15 +104,7 @@ pub(crate) fn learner<G: Game>(
             Err(e) => out.line(&format!("skipping a checkpoint that cannot be used: {e}")),
         }
     }
-    let fresh = CheckpointMeta {
-        game: G::NAME.to_owned(),
-        step: 0,
-        replay_added: 0,
-        games: 0,
-        samples: 0,
-        net: [0; 7],
-        elapsed_seconds: 0.0,
-    };
+    let fresh = CheckpointMeta::fresh(G::NAME);
     Ok((Trainer::new(net_cfg, train_cfg, device), fresh))
 }
 

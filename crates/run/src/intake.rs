@@ -17,14 +17,17 @@ use az_train::CheckpointMeta;
 use flume::Receiver;
 use std::time::{Duration, Instant};
 
-/// What became of a delivered game.
+/// What became of a delivery's games.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Taken {
-    /// Added to the window.
-    New,
-    /// Already in the window's chunks or queue: dropped.
-    Repeated,
-    /// Not trainable here, for the reason given: dropped.
+    /// `new` games (of `positions` positions) added to the window; `repeated`
+    /// already in its chunks or queue, dropped.
+    Games {
+        new: u32,
+        repeated: u32,
+        positions: u32,
+    },
+    /// Not trainable here, for the reason given: all dropped.
     Rejected(String),
 }
 
@@ -106,38 +109,49 @@ impl<G: Game> Intake<G> {
         self.store.push(r);
     }
 
-    /// Takes a game delivered from an actor, unless the window's chunks or
-    /// queue hold it already (a delivery repeated after a restart or a late
-    /// acknowledgement), or it cannot be trained on (another game's, a damaged
-    /// payload, not the game it announces: rejected, with the reason). Its tag
-    /// is acknowledged once the chunks are written, whatever became of it, so
-    /// that the stream does not deliver it again.
+    /// Takes the games of a delivery from an actor, but those the window's
+    /// chunks or queue hold already (a delivery repeated after a restart or a
+    /// late acknowledgement); none if they cannot be trained on (another
+    /// game's, a damaged payload, not the games announced: rejected, with the
+    /// reason). Its tag is acknowledged once the chunks are written, whatever
+    /// became of its games, so that the stream does not deliver it again.
     pub fn add_delivery(&mut self, d: &Delivery, metrics: &mut Metrics) -> Taken {
         let (tag, shipped) = (d.tag, &d.game);
         self.unstored.push(tag);
-        let what = format!("stored game {} (delivery {tag})", shipped.id);
+        let what = format!("stored games from {} (delivery {tag})", shipped.id);
         if shipped.game != G::NAME {
-            let why = format!(
-                "a game of {}; this learner trains {}",
-                shipped.game,
-                G::NAME
-            );
+            let why = format!("games of {}; this learner trains {}", shipped.game, G::NAME);
             return Taken::Rejected(format!("{what}: {why}"));
         }
         let games = match decode_chunk::<G>(&shipped.payload, std::path::Path::new(&what)) {
             Ok(games) => games,
             Err(e) => return Taken::Rejected(e.to_string()),
         };
-        let record = match <[GameRecord<G>; 1]>::try_from(games) {
-            Ok([r]) if r.origin.map(|o| o.id) == Some(shipped.id) => r,
-            _ => return Taken::Rejected(format!("{what}: its payload is not that one game")),
-        };
-        if self.store.contains(&shipped.id) {
-            self.duplicates += 1;
-            return Taken::Repeated;
+        let announced = games.len() == shipped.games as usize
+            && games
+                .iter()
+                .map(|g| g.origin.map(|o| o.id))
+                .eq(shipped.ids().map(Some));
+        if !announced {
+            let why = format!("its payload is not the {} games announced", shipped.games);
+            return Taken::Rejected(format!("{what}: {why}"));
         }
-        self.add(record, metrics);
-        Taken::New
+        let (mut new, mut positions) = (0, 0);
+        for record in games {
+            let id = record.origin.map(|o| o.id).expect("checked above");
+            if self.store.contains(&id) {
+                self.duplicates += 1;
+                continue;
+            }
+            new += 1;
+            positions += record.len() as u32;
+            self.add(record, metrics);
+        }
+        Taken::Games {
+            new,
+            repeated: shipped.games - new,
+            positions,
+        }
     }
 
     /// Tags of remote games written to disk since the last call: safe to acknowledge.

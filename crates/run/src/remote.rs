@@ -52,26 +52,27 @@ impl ClusterStats {
             last_seen: now,
         });
         a.last_seen = now;
-        match taken {
-            Taken::New => {}
-            Taken::Repeated => {
-                self.duplicates += 1;
-                return;
-            }
-            Taken::Rejected(_) => {
-                self.rejected += 1;
-                return;
-            }
-        }
-        a.games += 1;
-        a.positions += u64::from(g.positions);
-        self.games += 1;
-        self.positions += u64::from(g.positions);
+        let Taken::Games {
+            new,
+            repeated,
+            positions,
+        } = *taken
+        else {
+            self.rejected += u64::from(g.games);
+            return;
+        };
+        self.duplicates += u64::from(repeated);
+        let (new, positions) = (u64::from(new), u64::from(positions));
+        a.games += new;
+        a.positions += positions;
+        self.games += new;
+        self.positions += positions;
+        // The message's step is its oldest game's.
         let stale = (step.saturating_sub(g.weights_step) as usize).min(MAX_STALENESS);
         if self.staleness.len() <= stale {
             self.staleness.resize(stale + 1, 0);
         }
-        self.staleness[stale] += u64::from(g.positions);
+        self.staleness[stale] += positions;
     }
 
     /// Actors heard from within [`LIVE`].

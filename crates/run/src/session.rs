@@ -229,7 +229,10 @@ impl<G: Game> Session<G> {
             Feed::Local(w) if pace.take_games => {
                 run.intake.take_waiting(&w.games, &mut self.metrics);
             }
-            Feed::Remote(r) if pace.take_games => r
+            // A learner takes every game as it arrives: one left in the stream
+            // only grows stale, and holding it back frees no CPU for training
+            // on another machine. train_ratio is then an upper bound.
+            Feed::Remote(r) => r
                 .take_waiting(&mut run.intake, &mut self.metrics, step)
                 .map_err(Stop::on("taking games failed"))?,
             _ => {}

@@ -70,7 +70,11 @@ fn ids_on_disk(dir: &Path) -> Vec<GameId> {
 #[derive(Default)]
 struct Seen {
     /// Games stored and handed to the learner (each once by id).
-    games: HashMap<GameId, u32>,
+    games: HashSet<GameId>,
+    /// Messages carried.
+    messages: usize,
+    /// Messages of more than one game.
+    batched: usize,
     /// Ids acknowledged by the learner.
     acked: HashSet<GameId>,
     /// Deliveries sent twice on purpose.
@@ -94,12 +98,14 @@ fn transport(
     run_dir: PathBuf,
 ) -> Seen {
     let mut seen = Seen::default();
-    let mut tags: HashMap<u64, GameId> = HashMap::new();
+    let mut tags: HashMap<u64, Vec<GameId>> = HashMap::new();
     let mut next_tag = 0;
     let (mut games_open, mut acks_open) = (true, true);
     while games_open || acks_open {
         if let Ok(g) = games.recv_timeout(Duration::from_millis(5)) {
-            if g.id.seq == 5 {
+            seen.messages += 1;
+            seen.batched += usize::from(g.games > 1);
+            if seen.messages == 2 {
                 // Two deliveries no learner can train on: rejected, not fatal.
                 let foreign = Shipped {
                     game: "othello".to_owned(),
@@ -112,25 +118,19 @@ fn transport(
                         tag: next_tag,
                         game: bad,
                     };
-                    tags.insert(
-                        next_tag,
-                        GameId {
-                            actor: 0,
-                            seq: next_tag,
-                        },
-                    );
+                    tags.insert(next_tag, Vec::new());
                     seen.bad_tags.push(next_tag);
                     next_tag += 1;
                     let _ = deliveries.send_timeout(d, Duration::from_secs(5));
                 }
             }
-            let copies = if g.id.seq % 3 == 0 { 2 } else { 1 };
+            let copies = if seen.messages % 3 == 0 { 2 } else { 1 };
             seen.repeated += copies - 1;
-            seen.games.insert(g.id, g.positions);
+            seen.games.extend(g.ids());
             // The actor is told its game is stored (in the stand-in's memory).
             let _ = stored.send(g.id);
             for _ in 0..copies {
-                tags.insert(next_tag, g.id);
+                tags.insert(next_tag, g.ids().collect());
                 let d = Delivery {
                     tag: next_tag,
                     game: g.clone(),
@@ -149,11 +149,12 @@ fn transport(
                         seen.bad_acked += 1;
                         continue;
                     }
-                    let id = tags[&tag];
-                    if !on_disk.contains(&id) {
-                        seen.early_acks.push(id);
+                    for &id in &tags[&tag] {
+                        if !on_disk.contains(&id) {
+                            seen.early_acks.push(id);
+                        }
+                        seen.acked.insert(id);
                     }
-                    seen.acked.insert(id);
                 }
             }
             Err(flume::TryRecvError::Disconnected) => acks_open = false,
@@ -265,7 +266,13 @@ fn a_learner_trains_on_an_actors_games_once_each_and_acknowledges_them_only_on_d
     assert!(seen.acked.iter().all(|id| unique.contains(id)));
     // Every game handed to the learner before it stopped is in a chunk, once.
     assert!(unique.len() as u64 >= summary.games && summary.games > 0);
-    assert!(unique.iter().all(|id| seen.games.contains_key(id)));
+    assert!(unique.iter().all(|id| seen.games.contains(id)));
+    // Several games per message (cluster.games_per_message, 100 ms at most).
+    assert!(
+        seen.batched > 0,
+        "{} messages, none of several games",
+        seen.messages
+    );
     // Weights went out at the start and every 10 steps; the actor switched.
     assert_eq!(&seen.weights[..3], &[0, 10, 20], "{:?}", seen.weights);
     assert!(acted.weights_step >= 10 && acted.games > 0, "{acted:?}");
@@ -274,7 +281,7 @@ fn a_learner_trains_on_an_actors_games_once_each_and_acknowledges_them_only_on_d
     // The two bad deliveries: logged with their reason, acknowledged, not trained on.
     assert_eq!(seen.bad_acked, 2);
     assert!(
-        log.contains("a game of othello; this learner trains tictactoe"),
+        log.contains("games of othello; this learner trains tictactoe"),
         "{log}"
     );
     assert!(log.contains("not a usable replay chunk"), "{log}");

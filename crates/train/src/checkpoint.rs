@@ -31,6 +31,21 @@ pub struct CheckpointMeta {
     pub elapsed_seconds: f64,
 }
 
+impl CheckpointMeta {
+    /// The metadata of fresh weights of `game`: nothing trained, played or added.
+    pub fn fresh(game: &str) -> Self {
+        CheckpointMeta {
+            game: game.to_owned(),
+            step: 0,
+            replay_added: 0,
+            games: 0,
+            samples: 0,
+            net: [0; 7],
+            elapsed_seconds: 0.0,
+        }
+    }
+}
+
 /// A checkpoint that cannot be written or used.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {

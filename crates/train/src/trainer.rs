@@ -253,16 +253,7 @@ impl Trainer {
     /// # Errors
     /// [`CheckpointError::Corrupt`] if Burn cannot serialise the network.
     pub fn weights(&self, game: &str) -> Result<Vec<u8>, CheckpointError> {
-        let meta = CheckpointMeta {
-            game: game.to_owned(),
-            step: 0,
-            replay_added: 0,
-            games: 0,
-            samples: 0,
-            net: [0; 7],
-            elapsed_seconds: 0.0,
-        };
-        self.encode(meta, false, Path::new("weights"))
+        self.encode(CheckpointMeta::fresh(game), false, Path::new("weights"))
     }
 
     /// The checkpoint bytes of the current state (`optim`: with the optimiser's).

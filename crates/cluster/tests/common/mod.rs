@@ -50,6 +50,7 @@ pub fn game(actor: u64, seq: u64) -> Shipped {
     let id = GameId { actor, seq };
     Shipped {
         id,
+        games: 1,
         game: GAME.into(),
         weights_step: seq / 10,
         positions: 5 + (seq % 5) as u32,
