@@ -1,7 +1,7 @@
 //! An actor's end: games to the stream, weights from the bucket, switches reported.
 
 use crate::config::ClusterConfig;
-use crate::connect::{connect, ensure_kv, ensure_objects, ensure_stream};
+use crate::connect::{Opened, ensure_stream, open};
 use crate::error::ClusterError;
 use crate::games::to_message;
 use crate::runtime::{Link, Notice, Runtime, backoff};
@@ -75,13 +75,12 @@ impl Actor {
         config.validate()?;
         let link = Link::new(config.shown_url());
         let runtime = Runtime::new("actor")?;
-        let (client, js, kv, objects) = runtime.block_on(async {
-            let (client, js) = connect(config, &link, "actor").await?;
-            ensure_stream(&js, config, &link, false).await?;
-            let kv = ensure_kv(&js, config, &link).await?;
-            let objects = ensure_objects(&js, config, &link).await?;
-            Ok::<_, ClusterError>((client, js, kv, objects))
-        })?;
+        let Opened {
+            client,
+            js,
+            kv,
+            objects,
+        } = runtime.block_on(open(config, &link, "actor", false))?;
 
         let (games_tx, games_rx) = flume::bounded(GAMES_CAPACITY);
         let (stored_tx, stored_rx) = flume::unbounded();
@@ -194,10 +193,7 @@ impl Actor {
     }
 
     fn shutdown(&mut self) {
-        self.link.stop();
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown();
-        }
+        Runtime::stop(&self.link, &mut self.runtime);
     }
 }
 

@@ -176,6 +176,37 @@ fn stream_config(config: &ClusterConfig) -> stream::Config {
     }
 }
 
+/// What both sides open: the connection, JetStream, the games stream (its limits
+/// set by the learner, `update_limits`), the weights' KV bucket and object store.
+pub(crate) struct Opened {
+    pub client: Client,
+    pub js: jetstream::Context,
+    pub kv: kv::Store,
+    pub objects: object_store::ObjectStore,
+}
+
+/// Connects as `role` and opens (making if absent) the stream and buckets.
+///
+/// # Errors
+/// As [`connect`], [`ensure_stream`], [`ensure_kv`] and [`ensure_objects`].
+pub(crate) async fn open(
+    config: &ClusterConfig,
+    link: &Link,
+    role: &str,
+    update_limits: bool,
+) -> Result<Opened, ClusterError> {
+    let (client, js) = connect(config, link, role).await?;
+    ensure_stream(&js, config, link, update_limits).await?;
+    let kv = ensure_kv(&js, config, link).await?;
+    let objects = ensure_objects(&js, config, link).await?;
+    Ok(Opened {
+        client,
+        js,
+        kv,
+        objects,
+    })
+}
+
 /// Makes the games stream if it is absent; refuses one of another game. With `update_limits`
 /// (the learner) an existing stream takes this config's limits.
 pub(crate) async fn ensure_stream(

@@ -2,7 +2,7 @@
 //! actors' switches in.
 
 use crate::config::ClusterConfig;
-use crate::connect::{connect, ensure_kv, ensure_objects, ensure_stream};
+use crate::connect::{Opened, ensure_stream, open};
 use crate::error::ClusterError;
 use crate::games::from_message;
 use crate::runtime::{Link, Notice, Runtime, backoff};
@@ -89,10 +89,12 @@ impl Learner {
         let link = Link::new(config.shown_url());
         let runtime = Runtime::new("learner")?;
         let (client, js, kv, objects, consumer, subscription) = runtime.block_on(async {
-            let (client, js) = connect(config, &link, "learner").await?;
-            ensure_stream(&js, config, &link, true).await?;
-            let kv = ensure_kv(&js, config, &link).await?;
-            let objects = ensure_objects(&js, config, &link).await?;
+            let Opened {
+                client,
+                js,
+                kv,
+                objects,
+            } = open(config, &link, "learner", true).await?;
             let consumer =
                 open_consumer(&js, config)
                     .await
@@ -214,10 +216,7 @@ impl Learner {
     }
 
     fn shutdown(&mut self) {
-        self.link.stop();
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown();
-        }
+        Runtime::stop(&self.link, &mut self.runtime);
     }
 }
 

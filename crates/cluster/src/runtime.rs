@@ -28,6 +28,15 @@ impl Runtime {
             .map_err(ClusterError::Runtime)
     }
 
+    /// Stops `link` (its tasks end) and then `runtime`'s threads, once: what
+    /// an actor's or learner's close and drop both do.
+    pub(crate) fn stop(link: &Link, runtime: &mut Option<Runtime>) {
+        link.stop();
+        if let Some(runtime) = runtime.take() {
+            runtime.shutdown();
+        }
+    }
+
     /// Runs `future` to its end on the calling thread (never a runtime thread).
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
         self.runtime.block_on(future)

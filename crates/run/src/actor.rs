@@ -400,8 +400,7 @@ impl<'a, G: Game> Actor<'a, G> {
     }
 
     fn log_stored(&mut self, id: GameId) -> Result<(), RunError> {
-        if let Some(log) = &mut self.stored_log {
-            let path = self.opts.stored_log.as_deref().unwrap_or(Path::new(""));
+        if let (Some(log), Some(path)) = (&mut self.stored_log, &self.opts.stored_log) {
             writeln!(log, "{id}")
                 .and_then(|()| log.flush())
                 .map_err(RunError::io("writing", path))?;

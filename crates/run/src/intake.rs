@@ -50,8 +50,6 @@ pub(crate) struct Intake<G: Game> {
     unstored: Vec<u64>,
     /// Tags of remote games now in a chunk on disk, to acknowledge.
     stored: Vec<u64>,
-    /// Remote games delivered again and dropped (this session).
-    pub duplicates: u64,
 }
 
 impl<G: Game> Intake<G> {
@@ -84,7 +82,6 @@ impl<G: Game> Intake<G> {
             games_session: 0,
             unstored: Vec::new(),
             stored: Vec::new(),
-            duplicates: 0,
             buffer,
             store,
             capacity,
@@ -140,7 +137,6 @@ impl<G: Game> Intake<G> {
         for record in games {
             let id = record.origin.map(|o| o.id).expect("checked above");
             if self.store.contains(&id) {
-                self.duplicates += 1;
                 continue;
             }
             new += 1;
