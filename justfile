@@ -54,6 +54,11 @@ perft game depth:
 list:
     {{az}} list
 
+# The GPU path in one script (<= 10 min): `just gpu-check cuda` on an NVIDIA GPU,
+# `just gpu-check wgpu` on Vulkan/Metal/DX12 (CI: on lavapipe); summary in target/gpu-check
+gpu-check mode="cuda":
+    tools/gpu-check.sh {{mode}}
+
 # Run the test suite (what CI runs; set AZ_TB_PYTHON to a Python with tbparse for the TensorBoard read-back)
 test:
     cargo test --workspace

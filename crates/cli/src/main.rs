@@ -62,6 +62,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<String> {
 
 fn main() -> ExitCode {
     az_cli::allocator::keep_freed_memory();
+    az_cli::backend::default_device_is_the_cpu();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -70,7 +71,9 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { EXIT_BAD_INPUT } else { 0 });
         }
     };
-    match dispatch(cli) {
+    let result = dispatch(cli);
+    az_cli::backend::finish();
+    match result {
         Ok(out) => {
             if !out.is_empty() {
                 println!("{out}");

@@ -63,6 +63,6 @@ pub fn resolve(target: &str, overrides: &[String]) -> Result<Target, BadInput> {
 /// # Errors
 /// [`BadInput`] for a missing backend or a checkpoint that cannot be used (named).
 pub fn load_net<G: Game>(exp: &Experiment, checkpoint: &Path) -> Result<InferenceNet, BadInput> {
-    let device = crate::backend::device(exp.manifest.model.device)?;
+    let device = crate::backend::device(&exp.manifest.model)?;
     az_run::load_inference_net::<G>(exp, checkpoint, &device).map_err(|e| BadInput(e.to_string()))
 }

@@ -11,9 +11,9 @@ mod validate;
 
 pub use error::ManifestError;
 pub use manifest::{
-    ClusterSection, DeviceSpec, EvalSection, FpuSpec, GameSection, InferenceSection, Manifest,
-    MctsSection, ModelSection, OptimizerSpec, ReplaySection, RootSpec, RunSection, ScheduleSpec,
-    SelfPlaySection, TrainSection, VirtualLossForm,
+    AdapterSpec, ClusterSection, DeviceSpec, EvalSection, FpuSpec, GameSection, InferenceSection,
+    Manifest, MctsSection, ModelSection, OptimizerSpec, ReplaySection, RootSpec, RunSection,
+    ScheduleSpec, SelfPlaySection, TrainSection, VirtualLossForm,
 };
 
 use std::path::{Path, PathBuf};

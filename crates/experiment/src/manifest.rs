@@ -187,6 +187,79 @@ pub enum DeviceSpec {
     Cpu,
     /// An NVIDIA GPU (needs az built with `--features cuda`).
     Cuda,
+    /// A GPU through wgpu: Vulkan, Metal or DX12, whichever the machine offers
+    /// (needs az built with `--features wgpu`); `model.adapter` picks which one.
+    Wgpu,
+}
+
+/// Which adapter `model.device = "wgpu"` runs on (`model.adapter`), written
+/// `default`, `discrete`, `integrated`, `virtual` (each optionally `:N`, the
+/// N-th of that kind) or `cpu` (a software renderer such as Mesa's lavapipe).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum AdapterSpec {
+    /// wgpu's choice: a high-power GPU first.
+    #[default]
+    Default,
+    /// The N-th discrete GPU.
+    Discrete(usize),
+    /// The N-th integrated GPU.
+    Integrated(usize),
+    /// The N-th virtual GPU.
+    Virtual(usize),
+    /// A CPU adapter (a software renderer).
+    Cpu,
+}
+
+impl AdapterSpec {
+    /// What `model.adapter` accepts, for error messages.
+    pub const ALLOWED: &'static str =
+        "default, discrete, integrated, virtual (each optionally :N, e.g. discrete:1) or cpu";
+}
+
+impl TryFrom<String> for AdapterSpec {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<AdapterSpec> for String {
+    fn from(a: AdapterSpec) -> String {
+        a.to_string()
+    }
+}
+
+impl std::str::FromStr for AdapterSpec {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("unknown adapter {s:?}: expected {}", AdapterSpec::ALLOWED);
+        let (kind, index) = match s.split_once(':') {
+            Some((kind, n)) => (kind, Some(n.parse::<usize>().map_err(|_| bad())?)),
+            None => (s, None),
+        };
+        let n = index.unwrap_or(0);
+        match kind {
+            "default" if index.is_none() => Ok(AdapterSpec::Default),
+            "cpu" if index.is_none() => Ok(AdapterSpec::Cpu),
+            "discrete" => Ok(AdapterSpec::Discrete(n)),
+            "integrated" => Ok(AdapterSpec::Integrated(n)),
+            "virtual" => Ok(AdapterSpec::Virtual(n)),
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl std::fmt::Display for AdapterSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AdapterSpec::Default => f.write_str("default"),
+            AdapterSpec::Cpu => f.write_str("cpu"),
+            AdapterSpec::Discrete(n) => write!(f, "discrete:{n}"),
+            AdapterSpec::Integrated(n) => write!(f, "integrated:{n}"),
+            AdapterSpec::Virtual(n) => write!(f, "virtual:{n}"),
+        }
+    }
 }
 
 /// `[model]`: the network.
@@ -195,6 +268,8 @@ pub enum DeviceSpec {
 pub struct ModelSection {
     /// Device.
     pub device: DeviceSpec,
+    /// The adapter of `device = "wgpu"` (ignored by the other devices).
+    pub adapter: AdapterSpec,
     /// Residual blocks.
     pub blocks: usize,
     /// Channels of every convolution.
@@ -207,6 +282,7 @@ impl Default for ModelSection {
     fn default() -> Self {
         ModelSection {
             device: DeviceSpec::Cpu,
+            adapter: AdapterSpec::Default,
             blocks: 3,
             channels: 32,
             value_hidden: 64,

@@ -1,4 +1,4 @@
-use az_experiment::{DeviceSpec, Experiment, FpuSpec, ManifestError};
+use az_experiment::{AdapterSpec, DeviceSpec, Experiment, FpuSpec, ManifestError};
 use std::path::Path;
 
 const GAMES: &[&str] = &["tictactoe", "connect4"];
@@ -141,5 +141,30 @@ fn overrides_apply_before_checking() {
     ] {
         let e = load(base, &[bad]).unwrap_err().to_string();
         assert!(e.contains(needle), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn wgpu_adapter_is_read_and_written_back() {
+    let base = "[game]\nname = \"connect4\"\n";
+    let e = load(base, &["model.device=wgpu", "model.adapter=discrete:1"]).unwrap();
+    assert_eq!(e.manifest.model.device, DeviceSpec::Wgpu);
+    assert_eq!(e.manifest.model.adapter, AdapterSpec::Discrete(1));
+    let text = toml::to_string(&e.manifest).unwrap();
+    assert!(text.contains("adapter = \"discrete:1\""), "{text}");
+    for (given, expected) in [
+        ("default", AdapterSpec::Default),
+        ("cpu", AdapterSpec::Cpu),
+        ("integrated", AdapterSpec::Integrated(0)),
+        ("virtual:2", AdapterSpec::Virtual(2)),
+    ] {
+        assert_eq!(given.parse::<AdapterSpec>(), Ok(expected));
+    }
+    for bad in ["gpu", "cpu:1", "discrete:x", "default:0", ""] {
+        let e = err(&format!("{base}[model]\nadapter = \"{bad}\"\n"));
+        assert!(
+            e.contains("exp/test.toml") && e.contains("adapter") && e.contains("integrated"),
+            "{bad}: {e}"
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! One server thread (a batcher): a queue of positions cut into full forward passes.
 
+use crate::busy::BusyClock;
 use crate::publisher::ModelSlot;
 use crate::request::Request;
 use crate::{BatchModel, ServerConfig, ServerStats};
@@ -36,6 +37,7 @@ pub(crate) struct Batcher<M> {
     pub slot: Arc<ModelSlot<M>>,
     pub config: ServerConfig,
     pub stats: Arc<Mutex<ServerStats>>,
+    pub busy: Arc<BusyClock>,
 }
 
 impl<M: BatchModel> Batcher<M> {
@@ -199,6 +201,7 @@ impl<M: BatchModel> Batcher<M> {
             filled += take;
         }
         let t1 = Instant::now();
+        let running = self.busy.start();
         model.forward(
             n,
             &inputs[..n * il],
@@ -206,6 +209,7 @@ impl<M: BatchModel> Batcher<M> {
             &mut policy[..n * na],
             &mut value[..n],
         );
+        drop(running);
         let t2 = Instant::now();
         let mut used = 0;
         for q in queue.iter_mut() {

@@ -16,6 +16,7 @@
 
 mod batch;
 mod batcher;
+mod busy;
 mod evaluate;
 mod model;
 mod publisher;

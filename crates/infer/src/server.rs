@@ -1,6 +1,7 @@
 //! The inference server: threads that merge requests into batches and run the model.
 
 use crate::batcher::{Batcher, Outstanding};
+use crate::busy::BusyClock;
 use crate::publisher::{ModelSlot, Publisher};
 use crate::request::Request;
 use crate::{Batch, BatchModel, ServerStats};
@@ -131,6 +132,7 @@ impl Client {
 pub struct Server<M> {
     threads: Vec<JoinHandle<()>>,
     stats: Vec<Arc<Mutex<ServerStats>>>,
+    busy: Arc<BusyClock>,
     publisher: Publisher<M>,
 }
 
@@ -150,6 +152,7 @@ impl<M: BatchModel> Server<M> {
         let mut threads = Vec::new();
         let mut stats = Vec::new();
         let outstanding = Arc::new(Outstanding::default());
+        let busy = Arc::new(BusyClock::default());
         for i in 0..config.threads {
             let s = Arc::new(Mutex::new(ServerStats {
                 max_batch: config.max_batch,
@@ -163,6 +166,7 @@ impl<M: BatchModel> Server<M> {
                 slot: Arc::clone(&slot),
                 config: config.clone(),
                 stats: s,
+                busy: Arc::clone(&busy),
             };
             let handle = std::thread::Builder::new()
                 .name(format!("az-infer-{i}"))
@@ -174,6 +178,7 @@ impl<M: BatchModel> Server<M> {
             Server {
                 threads,
                 stats,
+                busy,
                 publisher: Publisher::new(slot),
             },
             Client { tx },
@@ -191,6 +196,7 @@ impl<M: BatchModel> Server<M> {
         for s in &self.stats {
             total.merge(&s.lock().unwrap_or_else(PoisonError::into_inner));
         }
+        total.busy = self.busy.total();
         total
     }
 
@@ -211,6 +217,7 @@ impl<M: BatchModel> Server<M> {
         for s in &self.stats {
             total.merge(&s.lock().unwrap_or_else(PoisonError::into_inner));
         }
+        total.busy = self.busy.total();
         failure.map_or(Ok(total), Err)
     }
 }

@@ -15,8 +15,11 @@ pub struct ServerStats {
     pub requests: u64,
     /// `histogram[n]`: forward passes of exactly `n` positions (`0..=max_batch`).
     pub histogram: Vec<u64>,
-    /// Time in the model's forward pass.
+    /// Time in the model's forward pass, summed over threads.
     pub forward: Duration,
+    /// Wall time with at least one forward pass in flight: the device busy.
+    /// Two threads' overlapping passes count once, so `busy <= forward`.
+    pub busy: Duration,
     /// Time copying requests into the model's buffers and answers back.
     pub pack: Duration,
     /// Time sending answers.
@@ -38,6 +41,15 @@ impl ServerStats {
             return 0.0;
         }
         self.positions as f64 / self.batches as f64 / self.max_batch as f64
+    }
+
+    /// The share of `wall` (the interval these counters cover) with a forward
+    /// pass in flight: how busy the device was kept.
+    pub fn busy_share(&self, wall: Duration) -> f64 {
+        if wall.is_zero() {
+            return 0.0;
+        }
+        (self.busy.as_secs_f64() / wall.as_secs_f64()).min(1.0)
     }
 
     /// Mean queue wait per request.
@@ -62,6 +74,7 @@ impl ServerStats {
             *a += b;
         }
         self.forward += other.forward;
+        self.busy += other.busy;
         self.pack += other.pack;
         self.reply += other.reply;
         self.idle += other.idle;
@@ -80,6 +93,7 @@ impl ServerStats {
             *a -= b;
         }
         d.forward -= earlier.forward;
+        d.busy = d.busy.saturating_sub(earlier.busy);
         d.pack -= earlier.pack;
         d.reply -= earlier.reply;
         d.idle -= earlier.idle;

@@ -188,7 +188,8 @@ impl InferenceNet {
         (logits, value)
     }
 
-    /// Runs `n` encoded positions and returns the logits and values as vectors.
+    /// Runs `n` encoded positions and returns the logits and values as vectors:
+    /// the inputs go to the device in one upload and come back in one read.
     pub fn forward_slices(&self, n: usize, inputs: &[f32]) -> (Vec<f32>, Vec<f32>) {
         let c = &self.config;
         let inputs = &inputs[..n * c.planes * c.cells()];
@@ -199,11 +200,16 @@ impl InferenceNet {
                 self.forward(Tensor::from_data(data, &self.device))
             }
         };
-        let logits = logits
-            .into_data()
-            .try_into_vec::<f32>()
-            .expect("f32 logits");
-        let value = value.into_data().try_into_vec::<f32>().expect("f32 values");
+        // One read-back for both heads: on a GPU each read is a round trip.
+        let a = c.actions;
+        let both = Tensor::cat(vec![logits, value.reshape([n, 1])], 1); // [n, a + 1]
+        let both = both.into_data().try_into_vec::<f32>().expect("f32 outputs");
+        let mut logits = Vec::with_capacity(n * a);
+        let mut value = Vec::with_capacity(n);
+        for row in both.chunks_exact(a + 1) {
+            logits.extend_from_slice(&row[..a]);
+            value.push(row[a]);
+        }
         (logits, value)
     }
 }

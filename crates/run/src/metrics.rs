@@ -44,6 +44,8 @@ pub struct Snapshot {
     pub evals_per_sec: f64,
     /// Mean batch / max batch (last interval).
     pub batch_fill: f64,
+    /// Share of wall time with a forward pass in flight (last interval).
+    pub device_busy: f64,
     /// Training loss (mean of the last interval).
     pub loss: Option<f64>,
     /// Positions in the replay window.
@@ -65,10 +67,11 @@ impl Snapshot {
         // Most telling first: a narrow terminal cuts the end of the line.
         let selfplay = self.cluster.clone().unwrap_or_else(|| {
             format!(
-                "{:.0} pos/s {:.0} evals/s fill {:.2} framework {:.1}%",
+                "{:.0} pos/s {:.0} evals/s fill {:.2} busy {:.0}% framework {:.1}%",
                 self.positions_per_sec,
                 self.evals_per_sec,
                 self.batch_fill,
+                100.0 * self.device_busy,
                 100.0 * self.framework_share,
             )
         });
@@ -195,6 +198,7 @@ impl Metrics {
         s.positions_per_sec = dw.moves as f64 / secs;
         s.evals_per_sec = ds.positions as f64 / secs;
         s.batch_fill = ds.batch_fill();
+        s.device_busy = ds.busy_share(dt);
         s.framework_share = split.framework_share;
         Ok(())
     }
@@ -303,6 +307,10 @@ fn write_inference(
 ) -> Result<(), EventError> {
     w.scalar("inference/evals_per_sec", st, ds.positions as f64 / secs)?;
     w.scalar("inference/batch_fill", st, ds.batch_fill())?;
+    // The share of wall time with a forward pass in flight (AlphaZero.jl users
+    // report 35-50 % GPU utilisation, AlphaZero.jl#41).
+    let wall = std::time::Duration::from_secs_f64(secs);
+    w.scalar("inference/device_busy", st, ds.busy_share(wall))?;
     w.scalar("inference/cache_hit_rate", st, dw.cache_hit_rate())?;
     let batch_sizes = Histogram::from_counts(&ds.histogram);
     w.histogram("inference/batch_size", st, &batch_sizes)?;

@@ -37,8 +37,13 @@ impl<G: Game> Run<G> {
         };
         dir.write_record(&record)?;
         let out = Out::new(dir.clone(), opts.progress);
+        let model = &exp.manifest.model;
+        let on = match model.device {
+            az_experiment::DeviceSpec::Wgpu => format!("wgpu (adapter {})", model.adapter),
+            other => format!("{other:?}").to_lowercase(),
+        };
         out.line(&format!(
-            "az run {} ({}) in {} — session {}, revision {}",
+            "az run {} ({}) on {on} in {} — session {}, revision {}",
             record.experiment,
             G::NAME,
             dir.root().display(),

@@ -288,7 +288,8 @@ impl Trainer {
     }
 
     /// Reads a checkpoint written by [`save`](Trainer::save) for game `game` and
-    /// network `net_config`, on `device`.
+    /// network `net_config`, on `device` (or a weights file of
+    /// [`weights`](Trainer::weights): a fresh optimiser on its weights).
     ///
     /// # Errors
     /// [`CheckpointError`] naming the file: unreadable, truncated or damaged
@@ -325,10 +326,14 @@ impl Trainer {
             net.try_load_record(record)
                 .map_err(|e| corrupt("network", &e))?,
         );
-        let optim = optimizer(&trainer.config);
-        trainer.optim = optim
-            .from_bytes(Bytes::from_bytes_vec(sections.optim))
-            .map_err(|e| corrupt("optimiser", &e))?;
+        // A weights file (`Trainer::weights`) has no optimiser section: the
+        // optimiser starts fresh on those weights.
+        if !sections.optim.is_empty() {
+            let optim = optimizer(&trainer.config);
+            trainer.optim = optim
+                .from_bytes(Bytes::from_bytes_vec(sections.optim))
+                .map_err(|e| corrupt("optimiser", &e))?;
+        }
         trainer.steps = meta.step;
         trainer.samples = meta.samples;
         Ok((trainer, meta))

@@ -113,6 +113,9 @@ pub fn training_rate(
         trainer.step(&batch).expect("finite loss on a fixed batch");
         done += n;
     }
+    // A step returns once its loss is read; its backward pass and update may
+    // still be queued on a GPU.
+    let _ = device.sync();
     done as f64 / t0.elapsed().as_secs_f64()
 }
 

@@ -164,6 +164,9 @@ fn format_report(exp: &Experiment, args: &SelfPlayArgs, r: &SelfPlayReport) -> S
     let m = &exp.manifest;
     let secs = r.seconds.max(1e-9);
     let efficiency = r.evals_per_sec / r.model_evals_per_sec;
+    let busy = r
+        .server
+        .busy_share(std::time::Duration::from_secs_f64(secs));
     let hist: serde_json::Map<String, serde_json::Value> = r
         .server
         .histogram
@@ -187,6 +190,7 @@ fn format_report(exp: &Experiment, args: &SelfPlayArgs, r: &SelfPlayReport) -> S
         "allocator": crate::allocator::report(),
         "evals_per_sec": r.evals_per_sec, "model_evals_per_sec": r.model_evals_per_sec,
         "efficiency": efficiency, "batch_fill": r.server.batch_fill(),
+        "device": m.model.device, "device_busy": busy,
         "mean_batch": r.server.batch_fill() * m.inference.max_batch as f64,
         "games_per_sec": r.workers.games as f64 / secs,
         "positions_per_sec": r.workers.moves as f64 / secs,
@@ -221,7 +225,8 @@ fn format_report(exp: &Experiment, args: &SelfPlayArgs, r: &SelfPlayReport) -> S
         100.0 * r.workers.cache_hit_rate()
     ));
     out.push_str(&format!(
-        "  framework share of server wall time: {:.1}%\n  time split:",
+        "  device busy (a forward pass in flight) {:.1}% of wall time; framework share of server wall time: {:.1}%\n  time split:",
+        100.0 * busy,
         100.0 * r.split.framework_share
     ));
     for (k, v) in &r.split.shares {

@@ -124,7 +124,7 @@ impl GameVisitor for LearnerVisit<'_> {
 /// failure of the run.
 pub fn learner(args: &LearnerArgs) -> anyhow::Result<String> {
     let (exp, dir) = select(&args.run, Path::new(crate::commands::run::RUNS))?;
-    let device = crate::backend::device(exp.manifest.model.device)?;
+    let device = crate::backend::device(&exp.manifest.model)?;
     let options = RunOptions {
         run_dir: dir.clone(),
         resume: args.run.resume,
@@ -240,7 +240,7 @@ fn actor_id() -> u64 {
 /// used, or a learner training another experiment (game or network shape).
 pub fn actor(args: &ActorArgs) -> anyhow::Result<String> {
     let exp = crate::experiments::load(&args.experiment, &args.overrides)?;
-    let device = crate::backend::device(exp.manifest.model.device)?;
+    let device = crate::backend::device(&exp.manifest.model)?;
     let game = exp.manifest.game.name.clone();
     let visit = ActorVisit {
         exp: &exp,

@@ -136,7 +136,7 @@ pub fn stop_on_ctrl_c() -> Arc<AtomicBool> {
 /// [`BadInput`] for bad arguments or manifests; any failure of the run.
 pub fn run(args: &RunArgs) -> anyhow::Result<String> {
     let (exp, dir) = select(args, Path::new(RUNS))?;
-    let device = crate::backend::device(exp.manifest.model.device)?;
+    let device = crate::backend::device(&exp.manifest.model)?;
     let options = RunOptions {
         run_dir: dir.clone(),
         resume: args.resume,
