@@ -63,7 +63,7 @@ sets=(--set "model.device=$device")
 [ "$device" = wgpu ] && sets+=(--set "model.adapter=$adapter")
 if [ "$small" = 1 ]; then
     model_exp=connect4 selfplay_exp=tictactoe run_exp=tictactoe
-    batches=(64 256 1024) seconds=1 selfplay_seconds=5
+    batches=(64 128 256) seconds=1 selfplay_seconds=5
     run_seconds=${GPU_CHECK_RUN_SECONDS:-40}
 else
     model_exp=connect4-cuda selfplay_exp=connect4-cuda run_exp=connect4-cuda
@@ -71,7 +71,11 @@ else
     run_seconds=${GPU_CHECK_RUN_SECONDS:-300}
 fi
 # The run's final evaluation without the exact solver (minutes per early position).
-run_sets=(--set 'eval.opponents=["random", "mcts:1000"]' --set eval.games=20)
+run_sets=(--set 'eval.opponents=["random", "mcts:1000"]' --set eval.games=10)
+# lavapipe evaluates a few hundred positions a second: fewer simulations, so
+# that 40 s reach training.
+[ "$small" = 1 ] && run_sets=(--set 'eval.opponents=["random"]' --set eval.games=10
+    --set mcts.simulations=16 --set train.min_replay=200)
 
 if [ -z "${AZ_BIN:-}" ]; then
     flags=(-p az-cli --features "$device")
@@ -121,8 +125,8 @@ last_json() { [ -f "$1" ] && grep '^{' "$1" | tail -n 1 || true; }
     j=$(last_json "$out/bench-selfplay.log")
     echo "\"bench_selfplay\":${j:-null},"
     log=$run_dir/log.txt
-    progress=$( [ -f "$log" ] && grep -E ' step [0-9]+ ' "$log" | tail -n 1 | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read().strip()))' || echo null)
-    evals=$( [ -f "$log" ] && grep -E '^eval|vs ' "$log" | tail -n 3 | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read().strip()))' || echo null)
+    progress=$( [ -f "$log" ] && grep -E '^ *[0-9]+s step [0-9]+ ' "$log" | tail -n 1 | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read().strip()))' || echo null)
+    evals=$( [ -f "$log" ] && grep -E '^eval ' "$log" | tail -n 3 | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read().strip()))' || echo null)
     echo "\"run\":{\"experiment\":\"$run_exp\",\"seconds\":$run_seconds,\"last_progress\":$progress,\"last_evals\":$evals}"
     echo "}"
 } >"$out/summary.json.tmp"
