@@ -225,3 +225,22 @@ fn weights_files_carry_the_inference_outputs_and_refuse_another_network() {
     );
     assert!(matches!(e, Err(CheckpointError::Corrupt { .. })));
 }
+
+#[test]
+fn a_weights_file_starts_a_trainer_with_a_fresh_optimiser() {
+    let data = dataset(8);
+    let mut t = Trainer::new(NET, config(), &Device::flex());
+    t.step(&data).unwrap();
+    let path = temp("weights-as-checkpoint");
+    std::fs::write(&path, t.weights("connect4").unwrap()).unwrap();
+    let (mut from_weights, m) = Trainer::load(&path, "connect4", NET, config(), &Device::flex())
+        .expect("a weights file loads as a trainer");
+    assert_eq!((m.step, from_weights.steps()), (1, 1));
+    assert_eq!(outputs(&from_weights), outputs(&t), "same weights");
+    // The optimiser starts fresh: the next step differs from the trainer's,
+    // whose AdamW moments carry the first step.
+    t.step(&data).unwrap();
+    from_weights.step(&data).unwrap();
+    assert_ne!(outputs(&from_weights), outputs(&t));
+    let _ = std::fs::remove_file(&path);
+}
