@@ -52,6 +52,10 @@ fn bad_input_exits_2_with_one_clear_line() {
             &["bench", "model", "connect4", "--set", "mcts.simulations=0"],
             "`mcts.simulations` = 0",
         ),
+        (
+            &["bench", "model", "connect4", "--set", "model.adapter=gpu"],
+            "discrete, integrated",
+        ),
         (&["new-game", "Bad_Name"], "is not allowed"),
         (&["frobnicate"], "unrecognized subcommand"),
     ] {
@@ -186,5 +190,33 @@ fn solve_samples_test_positions_that_read_back() {
         let o = az_stdin(args, "");
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
         assert!(text(&o).contains(needle), "{args:?}: {}", text(&o));
+    }
+}
+
+/// A binary built without a backend names the feature that brings it.
+#[cfg(not(feature = "wgpu"))]
+#[test]
+fn a_backend_the_binary_lacks_says_how_to_build_it() {
+    for (device, feature) in [("wgpu", "--features wgpu"), ("cuda", "--features cuda")] {
+        let set = format!("model.device={device}");
+        let o = Command::new(env!("CARGO_BIN_EXE_az"))
+            .args([
+                "bench",
+                "model",
+                "connect4",
+                "--seconds",
+                "0.1",
+                "--set",
+                &set,
+            ])
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+            .output()
+            .unwrap();
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{device}: {t}");
+        assert!(
+            t.contains(feature) && !t.contains("panicked"),
+            "{device}: {t}"
+        );
     }
 }

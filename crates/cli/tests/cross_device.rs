@@ -193,6 +193,20 @@ fn load(path: &Path, device: &Device) -> Trainer {
 }
 
 #[test]
+fn a_missing_adapter_is_a_clear_error() {
+    let model = ModelSection {
+        device: DeviceSpec::Wgpu,
+        adapter: AdapterSpec::Discrete(7),
+        ..ModelSection::default()
+    };
+    let e = backend::device(&model).unwrap_err().to_string();
+    assert!(
+        e.contains("model.adapter = \"discrete:7\"") && e.contains("integrated"),
+        "{e}"
+    );
+}
+
+#[test]
 fn network_outputs_equal_on_wgpu_and_cpu() {
     let (cpu, gpu) = (cpu(), wgpu());
     let net = PolicyValueNet::new(&config(), &cpu);
