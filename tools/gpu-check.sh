@@ -80,8 +80,10 @@ run_sets=(--set 'eval.opponents=["random", "mcts:1000"]' --set eval.games=10)
 if [ -z "${AZ_BIN:-}" ]; then
     flags=(-p az-cli --features "$device")
     [ "$profile" = release ] && flags+=(--release)
-    step build 1800 cargo build "${flags[@]}" || { echo "build failed"; }
-    step build-tests 1800 cargo test "${flags[@]}" --test cross_device --no-run
+    # One build: the test build makes the az binary too (with the same features;
+    # a separate `cargo build` resolves features without the dev-dependencies
+    # and rebuilds most of Burn a second time).
+    step build 2400 cargo test "${flags[@]}" --test cross_device --no-run
     dir=target/$([ "$profile" = release ] && echo release || echo debug)
     AZ_BIN=$dir/az
     AZ_XDEV_TEST=$(ls -t "$dir"/deps/cross_device-* 2>/dev/null | grep -v '\.d$' | head -n 1)
