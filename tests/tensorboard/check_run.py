@@ -19,6 +19,7 @@ REQUIRED = [
     "inference/evals_per_sec", "inference/batch_fill", "inference/device_busy",
     "inference/cache_hit_rate",
     "time/framework_share", "time/server.forward", "time/worker.gather",
+    "cpu/selfplay", "cpu/network", "cpu/trainer", "cpu/evaluation",
     "replay/positions", "eval/weights_at_seconds",
     "mistakes/search/middle", "mistakes/policy/middle",
 ]

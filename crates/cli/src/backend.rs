@@ -126,6 +126,17 @@ pub fn default_device_is_the_cpu() {
     }
 }
 
+/// Names the shared math threads (rayon's global pool, which Burn's CPU backend
+/// and az's kernels use for the parallel parts of training and evaluation)
+/// `az-pool-N`, so a run's CPU report can tell them from the threads that start
+/// them. Call it before anything uses the pool.
+pub fn name_the_math_threads() {
+    // Fails only if the pool already exists: then it keeps its names.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .thread_name(|i| format!("az-pool-{i}"))
+        .build_global();
+}
+
 /// Waits for the work queued on the GPU devices opened so far. Call it before
 /// `main` returns: a process that exits while a driver still compiles or runs
 /// its kernels can crash in the driver's teardown (seen with Mesa's lavapipe,

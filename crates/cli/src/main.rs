@@ -63,6 +63,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<String> {
 fn main() -> ExitCode {
     az_cli::allocator::keep_freed_memory();
     az_cli::backend::default_device_is_the_cpu();
+    az_cli::backend::name_the_math_threads();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

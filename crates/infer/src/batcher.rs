@@ -38,6 +38,8 @@ pub(crate) struct Batcher<M> {
     pub config: ServerConfig,
     pub stats: Arc<Mutex<ServerStats>>,
     pub busy: Arc<BusyClock>,
+    /// The pool forward passes run in (`ServerConfig::math_threads`), if any.
+    pub math: Option<Arc<rayon::ThreadPool>>,
 }
 
 impl<M: BatchModel> Batcher<M> {
@@ -202,13 +204,19 @@ impl<M: BatchModel> Batcher<M> {
         }
         let t1 = Instant::now();
         let running = self.busy.start();
-        model.forward(
-            n,
-            &inputs[..n * il],
-            &masks[..n * na],
-            &mut policy[..n * na],
-            &mut value[..n],
-        );
+        let mut pass = || {
+            model.forward(
+                n,
+                &inputs[..n * il],
+                &masks[..n * na],
+                &mut policy[..n * na],
+                &mut value[..n],
+            );
+        };
+        match &self.math {
+            Some(pool) => pool.install(pass),
+            None => pass(),
+        }
         drop(running);
         let t2 = Instant::now();
         let mut used = 0;

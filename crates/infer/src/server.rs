@@ -25,6 +25,11 @@ pub struct ServerConfig {
     /// next answer), or 0 if unknown. Once the server holds that many, nothing more
     /// can come, so it runs what it has at once instead of waiting for the deadline.
     pub max_outstanding: usize,
+    /// Threads of the server's own math pool (`az-net-N`, rayon) that its forward
+    /// passes run in, so that a CPU network's parallel work is told apart from the
+    /// trainer's and the evaluator's (which use rayon's global pool); 0: the
+    /// forward pass runs on the server thread (a GPU network).
+    pub math_threads: usize,
 }
 
 impl Default for ServerConfig {
@@ -34,6 +39,7 @@ impl Default for ServerConfig {
             deadline: Duration::from_millis(2),
             threads: 1,
             max_outstanding: 0,
+            math_threads: 0,
         }
     }
 }
@@ -153,6 +159,17 @@ impl<M: BatchModel> Server<M> {
         let mut stats = Vec::new();
         let outstanding = Arc::new(Outstanding::default());
         let busy = Arc::new(BusyClock::default());
+        // Without its pool (it cannot be built) the server runs passes itself.
+        let math = (config.math_threads > 0)
+            .then(|| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(config.math_threads)
+                    .thread_name(|i| format!("az-net-{i}"))
+                    .build()
+                    .ok()
+            })
+            .flatten()
+            .map(Arc::new);
         for i in 0..config.threads {
             let s = Arc::new(Mutex::new(ServerStats {
                 max_batch: config.max_batch,
@@ -167,6 +184,7 @@ impl<M: BatchModel> Server<M> {
                 config: config.clone(),
                 stats: s,
                 busy: Arc::clone(&busy),
+                math: math.clone(),
             };
             let handle = std::thread::Builder::new()
                 .name(format!("az-infer-{i}"))

@@ -63,6 +63,7 @@ fn config(
         deadline,
         threads,
         max_outstanding,
+        math_threads: 0,
     }
 }
 

@@ -68,6 +68,13 @@ pub fn server_config(exp: &Experiment) -> ServerConfig {
         deadline: Duration::from_micros(i.deadline_us),
         threads: i.threads,
         max_outstanding: exp.manifest.selfplay.workers * exp.manifest.selfplay.groups,
+        // A CPU network's passes in the server's own threads (told apart from
+        // training's in the run's CPU report); a GPU's from the server thread.
+        math_threads: if exp.manifest.model.device == az_experiment::DeviceSpec::Cpu {
+            std::thread::available_parallelism().map_or(1, usize::from)
+        } else {
+            0
+        },
     }
 }
 

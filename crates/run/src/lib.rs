@@ -49,6 +49,7 @@
 mod actor;
 mod checkpoint;
 mod config;
+mod cpu;
 mod error;
 mod eval;
 mod intake;
@@ -68,12 +69,14 @@ pub use checkpoint::load_inference_net;
 pub use config::{
     agent_config, net_config, search_config, selfplay_config, server_config, train_config,
 };
+pub use cpu::{CpuClock, CpuUse, Role};
 pub use error::RunError;
 pub use eval::{
     EvalReport, EvalThread, baseline, mistake_sets, opponents, policy_and_search_mistakes,
 };
-pub use metrics::{Metrics, Snapshot};
+pub use metrics::{Metrics, SelfPlayRates, Snapshot};
 pub use net_model::NetModel;
+pub use report::terminal_columns;
 pub use run_dir::{
     LadderPoint, RunDir, RunRecord, fresh_run_dir, git_revision, latest_run_dir, utc_stamp,
 };

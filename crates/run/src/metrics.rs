@@ -1,5 +1,6 @@
 //! What a run reports: TensorBoard scalars and histograms, and the progress line.
 
+use crate::cpu::{CpuClock, CpuUse, Role};
 use crate::eval::EvalReport;
 use az_arena::Phase;
 use az_infer::ServerStats;
@@ -31,6 +32,19 @@ pub struct GameSums {
     pub draws: u64,
 }
 
+/// Self-play's numbers over the last interval.
+#[derive(Clone, Debug, Default)]
+pub struct SelfPlayRates {
+    /// Positions per second of self-play.
+    pub positions_per_sec: f64,
+    /// Network evaluations per second.
+    pub evals_per_sec: f64,
+    /// Mean batch / max batch.
+    pub batch_fill: f64,
+    /// Share of wall time with a forward pass in flight.
+    pub device_busy: f64,
+}
+
 /// The last values shown on the progress line.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
@@ -38,52 +52,98 @@ pub struct Snapshot {
     pub step: u64,
     /// Games finished in the run.
     pub games: u64,
-    /// Positions per second of self-play (last interval).
-    pub positions_per_sec: f64,
-    /// Network evaluations per second (last interval).
-    pub evals_per_sec: f64,
-    /// Mean batch / max batch (last interval).
-    pub batch_fill: f64,
-    /// Share of wall time with a forward pass in flight (last interval).
-    pub device_busy: f64,
+    /// Self-play's rates; `None` until a first interval is measured.
+    pub selfplay: Option<SelfPlayRates>,
     /// Training loss (mean of the last interval).
     pub loss: Option<f64>,
     /// Positions in the replay window.
     pub replay: usize,
-    /// Framework share of the inference server's time (last interval).
-    pub framework_share: f64,
+    /// Cores used by each kind of thread (last interval), where measurable.
+    pub cpu: Option<CpuUse>,
     /// Short summary of the last evaluation.
     pub last_eval: Option<String>,
     /// A learner's: actors, ingest rate, staleness (instead of self-play's numbers).
     pub cluster: Option<String>,
 }
 
+/// A piece of the progress line: `keep` orders what stays when the line must be
+/// cut to fit (higher stays longer); `group` starts a new `|` section.
+struct Part {
+    keep: u8,
+    group: bool,
+    text: String,
+}
+
 impl Snapshot {
-    /// One line for the terminal and the log.
-    pub fn line(&self, elapsed: f64) -> String {
+    /// One line for the terminal and the log: at most `width` characters (all of
+    /// it with `None`), dropping the least telling pieces first.
+    pub fn line(&self, elapsed: f64, width: Option<usize>) -> String {
+        let part = |keep, group, text: String| Part { keep, group, text };
         let loss = self
             .loss
             .map_or_else(|| "-".to_owned(), |l| format!("{l:.3}"));
-        // Most telling first: a narrow terminal cuts the end of the line.
-        let selfplay = self.cluster.clone().unwrap_or_else(|| {
-            format!(
-                "{:.0} pos/s {:.0} evals/s fill {:.2} busy {:.0}% framework {:.1}%",
-                self.positions_per_sec,
-                self.evals_per_sec,
-                self.batch_fill,
-                100.0 * self.device_busy,
-                100.0 * self.framework_share,
-            )
-        });
-        let mut s = format!(
-            "{:>5.0}s step {} loss {loss} games {} | {selfplay} | replay {}",
-            elapsed, self.step, self.games, self.replay,
-        );
+        let mut parts = vec![
+            part(9, false, format!("{elapsed:>5.0}s")),
+            part(9, false, format!("step {}", self.step)),
+            part(8, false, format!("loss {loss}")),
+            part(7, false, format!("games {}", self.games)),
+        ];
+        match (&self.cluster, &self.selfplay) {
+            (Some(c), _) => parts.push(part(6, true, c.clone())),
+            (None, None) => parts.push(part(6, true, "self-play starting".to_owned())),
+            (None, Some(r)) => parts.extend([
+                part(6, true, format!("{:.0} pos/s", r.positions_per_sec)),
+                part(5, false, format!("{:.0} evals/s", r.evals_per_sec)),
+                part(2, false, format!("fill {:.2}", r.batch_fill)),
+                part(3, false, format!("busy {:.0}%", 100.0 * r.device_busy)),
+            ]),
+        }
+        let framework = self.cpu.as_ref().and_then(CpuUse::framework_share);
+        if let (None, Some(_), Some(f)) = (&self.cluster, &self.selfplay, framework) {
+            parts.push(part(4, false, format!("framework {:.0}%", 100.0 * f)));
+        }
+        if let Some(cpu) = &self.cpu {
+            parts.push(part(3, true, format!("cpu {}", cpu.summary())));
+        }
+        parts.push(part(1, true, format!("replay {}", self.replay)));
         if let Some(e) = &self.last_eval {
-            s.push_str(" | ");
-            s.push_str(e);
+            parts.push(part(5, true, e.clone()));
+        }
+        fit(parts, width)
+    }
+}
+
+/// Joins `parts`, dropping the lowest `keep` first (the last of equals first)
+/// until the line has at most `width` characters.
+fn fit(mut parts: Vec<Part>, width: Option<usize>) -> String {
+    let join = |parts: &[Part]| {
+        let mut s = String::new();
+        for (i, p) in parts.iter().enumerate() {
+            if i > 0 {
+                s.push_str(if p.group { " | " } else { " " });
+            }
+            s.push_str(&p.text);
         }
         s
+    };
+    loop {
+        let line = join(&parts);
+        let fits = width.is_none_or(|w| line.chars().count() <= w);
+        if fits || parts.len() <= 1 {
+            return match width {
+                Some(w) if !fits => line.chars().take(w).collect(),
+                _ => line,
+            };
+        }
+        let drop = (0..parts.len())
+            .rev()
+            .min_by_key(|&i| parts[i].keep)
+            .expect("parts is not empty");
+        // A group's first piece dropped: the next piece starts the group.
+        if parts[drop].group && drop + 1 < parts.len() {
+            parts[drop + 1].group = true;
+        }
+        parts.remove(drop);
     }
 }
 
@@ -100,6 +160,8 @@ pub struct Metrics {
     /// When the last interval began, the local counters then, and the step.
     last: Option<(Instant, Option<LocalStats>, u64)>,
     server_threads: usize,
+    /// Threads' CPU time, and when it was last read.
+    cpu: (CpuClock, Instant),
     /// What the progress line shows.
     pub snapshot: Snapshot,
 }
@@ -113,6 +175,7 @@ impl Metrics {
             game_sums: GameSums::default(),
             last: None,
             server_threads,
+            cpu: (CpuClock::new(), Instant::now()),
             snapshot: Snapshot::default(),
         }
     }
@@ -169,6 +232,17 @@ impl Metrics {
             // A learner's games come from actors: their results alone.
             write_results(&mut self.writer, st, &std::mem::take(&mut self.game_sums))?;
         }
+        self.snapshot.cpu = self.cpu.0.sample(now - self.cpu.1);
+        self.cpu.1 = now;
+        if let Some(cpu) = &self.snapshot.cpu {
+            for role in Role::ALL {
+                let tag = format!("cpu/{}", role.name());
+                self.writer.scalar(&tag, st, cpu.of(role))?;
+            }
+            if let Some(f) = cpu.framework_share() {
+                self.writer.scalar("time/framework_share", st, f)?;
+            }
+        }
         let w = &mut self.writer;
         w.scalar("replay/positions", st, replay.0 as f64)?;
         w.scalar("replay/memory_mb", st, replay.1 as f64 / 1e6)?;
@@ -194,12 +268,12 @@ impl Metrics {
         let w = &mut self.writer;
         write_selfplay(w, st, secs, (workers, &dw), &games)?;
         write_inference(w, st, secs, (&dw, &ds), &split)?;
-        let s = &mut self.snapshot;
-        s.positions_per_sec = dw.moves as f64 / secs;
-        s.evals_per_sec = ds.positions as f64 / secs;
-        s.batch_fill = ds.batch_fill();
-        s.device_busy = ds.busy_share(dt);
-        s.framework_share = split.framework_share;
+        self.snapshot.selfplay = Some(SelfPlayRates {
+            positions_per_sec: dw.moves as f64 / secs,
+            evals_per_sec: ds.positions as f64 / secs,
+            batch_fill: ds.batch_fill(),
+            device_busy: ds.busy_share(dt),
+        });
         Ok(())
     }
 
@@ -317,5 +391,86 @@ fn write_inference(
     for (name, share) in &split.shares {
         w.scalar(&format!("time/{name}"), st, *share)?;
     }
-    w.scalar("time/framework_share", st, split.framework_share)
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot() -> Snapshot {
+        Snapshot {
+            step: 1200,
+            games: 2143,
+            selfplay: Some(SelfPlayRates {
+                positions_per_sec: 1110.0,
+                evals_per_sec: 21695.0,
+                batch_fill: 0.89,
+                device_busy: 0.41,
+            }),
+            loss: Some(1.223),
+            replay: 17307,
+            cpu: Some(CpuUse {
+                cores: [0.08, 0.1, 0.6, 0.3, 0.5, 0.2, 0.0],
+            }),
+            last_eval: Some("random +94=6-0, perfect +0=100-0, mid mistakes 0%".to_owned()),
+            cluster: None,
+        }
+    }
+
+    #[test]
+    fn the_whole_line_says_everything_once() {
+        let line = snapshot().line(15.0, None);
+        for piece in [
+            "15s",
+            "step 1200",
+            "loss 1.223",
+            "games 2143",
+            "1110 pos/s",
+            "21695 evals/s",
+            "fill 0.89",
+            "busy 41%",
+            "framework 23%",
+            "cpu play 0.1 infer 0.1 net 0.6 train 0.3 eval 0.5 pool 0.2",
+            "replay 17307",
+            "perfect +0=100-0",
+        ] {
+            assert_eq!(line.matches(piece).count(), 1, "{piece:?} in {line}");
+        }
+    }
+
+    #[test]
+    fn before_the_first_interval_no_zeros_are_shown() {
+        let s = Snapshot {
+            selfplay: None,
+            cpu: None,
+            last_eval: None,
+            loss: None,
+            ..snapshot()
+        };
+        let line = s.line(3.0, None);
+        assert!(line.contains("self-play starting"), "{line}");
+        assert!(!line.contains("pos/s") && !line.contains("0.0%"), "{line}");
+    }
+
+    #[test]
+    fn the_line_fits_the_terminal_and_keeps_what_tells_most() {
+        let s = snapshot();
+        let whole = s.line(15.0, None).chars().count();
+        for width in [20, 40, 60, 80, 100, 120, whole] {
+            let line = s.line(15.0, Some(width));
+            assert!(line.chars().count() <= width, "{width}: {line}");
+            assert!(line.starts_with("   15s step 1200"), "{width}: {line}");
+            assert!(
+                !line.ends_with(' ') && !line.ends_with('|'),
+                "{width}: {line}"
+            );
+        }
+        let line = s.line(15.0, Some(80));
+        assert!(line.contains("pos/s") && line.contains("loss"), "{line}");
+        assert!(!line.contains("replay"), "replay goes first: {line}");
+        let line = s.line(15.0, Some(120));
+        assert!(line.contains("perfect +0=100-0"), "{line}");
+        assert_eq!(s.line(15.0, Some(whole)), s.line(15.0, None));
+    }
 }

@@ -120,7 +120,7 @@ impl Limits {
     /// Why the session ends now, if it does.
     pub fn reached(&self, clock: &Clock, step: u64) -> Option<String> {
         if self.interrupted() {
-            return Some("stopped (interrupt)".to_owned());
+            return Some("interrupted (Ctrl-C)".to_owned());
         }
         if let Some(limit) = self.seconds
             && clock.session() >= limit
@@ -196,7 +196,7 @@ mod tests {
         stop.store(true, Ordering::Release);
         assert_eq!(
             limits.reached(&clock, 0).as_deref(),
-            Some("stopped (interrupt)")
+            Some("interrupted (Ctrl-C)")
         );
     }
 }

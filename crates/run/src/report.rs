@@ -2,7 +2,7 @@
 //! the metrics written every few seconds ([`Metrics`] holds what they say).
 
 use crate::eval::EvalReport;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, Snapshot};
 use crate::run_dir::RunDir;
 use az_experiment::Experiment;
 use az_infer::ServerStats;
@@ -27,7 +27,8 @@ impl Out {
     pub fn new(dir: RunDir, progress: bool) -> Self {
         let bar = progress.then(|| {
             let bar = indicatif::ProgressBar::new_spinner();
-            // `wide_msg` cuts the line at the terminal's width instead of wrapping it.
+            // The line is fitted to the terminal (`Snapshot::line`); `wide_msg`
+            // still cuts it rather than wrap if the terminal narrows meanwhile.
             if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {wide_msg}") {
                 bar.set_style(style);
             }
@@ -48,15 +49,19 @@ impl Out {
         }
     }
 
-    /// Shows the progress line; every [`LOG_EVERY`] (`log`) it goes to the log too.
-    fn progress(&self, line: &str, log: bool) {
+    /// Shows the progress line, fitted to the terminal; every [`LOG_EVERY`]
+    /// (`log`) it goes to the log too, whole.
+    fn progress(&self, snapshot: &Snapshot, elapsed: f64, log: bool) {
+        let whole = snapshot.line(elapsed, None);
         if let Some(bar) = &self.bar {
-            bar.set_message(line.to_owned());
+            // The spinner and a space take 2 columns.
+            let width = terminal_columns().map(|w| w.saturating_sub(2));
+            bar.set_message(snapshot.line(elapsed, width));
             if log {
-                let _ = self.dir.log_line(line);
+                let _ = self.dir.log_line(&whole);
             }
         } else if log {
-            self.line(line);
+            self.line(&whole);
         }
     }
 
@@ -66,6 +71,13 @@ impl Out {
             bar.finish_and_clear();
         }
     }
+}
+
+/// The width of the terminal on stderr, if stderr is one.
+pub fn terminal_columns() -> Option<usize> {
+    console::Term::stderr()
+        .size_checked()
+        .map(|(_, cols)| usize::from(cols))
 }
 
 /// What a report is made of.
@@ -117,12 +129,11 @@ impl Reporter {
         self.last_report = Instant::now();
         write_metrics(metrics, input)?;
         metrics.writer().flush()?;
-        let line = metrics.snapshot.line(input.seconds.0);
         let log = self.last_log.elapsed() >= LOG_EVERY;
         if log {
             self.last_log = Instant::now();
         }
-        out.progress(&line, log);
+        out.progress(&metrics.snapshot, input.seconds.0, log);
         Ok(())
     }
 }

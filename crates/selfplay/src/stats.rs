@@ -125,18 +125,11 @@ impl WorkerStats {
 /// Shares of wall time by component, workers and server together.
 ///
 /// Worker components are divided by `wall × workers`, server components by
-/// `wall × server threads`, so each side's shares sum to about 1. The framework's
-/// own share is the part of the server threads' time not spent in the forward
-/// pass: the time the network waited for the framework.
+/// `wall × server threads`, so each side's shares sum to about 1.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TimeSplit {
     /// (component, share): `worker.*` and `server.*` entries.
     pub shares: Vec<(String, f64)>,
-    /// 1 − forward / (the server threads' measured time: forward, pack, reply,
-    /// collect, idle). Measured rather than wall time: a thread adds a whole
-    /// cycle (wait, collect, forward) at once, so over a short interval its
-    /// forward time can exceed the interval's wall time; the share stays in [0, 1].
-    pub framework_share: f64,
 }
 
 impl TimeSplit {
@@ -165,15 +158,7 @@ impl TimeSplit {
         ] {
             shares.push((format!("server.{n}"), d.as_secs_f64() / st));
         }
-        let measured = server.forward + server.pack + server.reply + server.collect + server.idle;
-        TimeSplit {
-            shares,
-            framework_share: if measured.is_zero() {
-                0.0
-            } else {
-                1.0 - server.forward.as_secs_f64() / measured.as_secs_f64()
-            },
-        }
+        TimeSplit { shares }
     }
 }
 
@@ -215,24 +200,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn framework_share_is_the_server_time_outside_forward() {
+    fn shares_divide_by_wall_time_and_threads() {
         let ms = Duration::from_millis;
         let server = ServerStats {
-            forward: ms(900),
-            pack: ms(40),
-            reply: ms(10),
-            collect: ms(30),
-            idle: ms(20),
+            forward: ms(600),
+            idle: ms(300),
             ..ServerStats::default()
         };
-        let workers = WorkerStats::default();
+        let mut workers = WorkerStats {
+            workers: 2,
+            ..WorkerStats::default()
+        };
+        workers.time.gather = ms(200);
         let split = TimeSplit::new(&workers, &server, 1, Duration::from_secs(1));
-        assert!((split.framework_share - 0.1).abs() < 1e-9, "{split:?}");
-        // A cycle that began before a short interval is counted whole in it: its
-        // forward exceeds the interval's wall time, the share stays in [0, 1].
-        let split = TimeSplit::new(&workers, &server, 1, ms(500));
-        assert!((split.framework_share - 0.1).abs() < 1e-9, "{split:?}");
-        let split = TimeSplit::new(&workers, &ServerStats::default(), 1, ms(500));
-        assert_eq!(split.framework_share, 0.0);
+        let share = |name: &str| split.shares.iter().find(|s| s.0 == name).unwrap().1;
+        assert!(
+            (share("worker.gather") - 0.1).abs() < 1e-9,
+            "2 workers over 1 s"
+        );
+        assert!((share("server.forward") - 0.6).abs() < 1e-9);
+        assert!((share("server.idle") - 0.3).abs() < 1e-9);
     }
 }

@@ -109,6 +109,7 @@ fn play<M: BatchModel>(
         deadline: Duration::from_millis(1),
         threads: 2,
         max_outstanding: 0,
+        math_threads: 0,
     };
     let (server, client) = Server::start(m, server_cfg);
     let (tx, rx) = flume::unbounded();

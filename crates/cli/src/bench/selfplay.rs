@@ -51,6 +51,8 @@ pub struct SelfPlayReport {
     pub workers: WorkerStats,
     /// Where the time went.
     pub split: TimeSplit,
+    /// Cores used by each kind of thread, where measurable.
+    pub cpu: Option<az_run::CpuUse>,
     /// Measured interval.
     pub seconds: f64,
 }
@@ -108,8 +110,10 @@ pub fn measure<G: Game, M: BatchModel>(
     let sink = std::thread::spawn(move || rx.iter().count());
     std::thread::sleep(Duration::from_secs_f64((seconds / 5.0).min(2.0)));
     let (s0, w0, t0) = (server.stats(), selfplay.stats(), Instant::now());
+    let mut cpu = az_run::CpuClock::new();
     std::thread::sleep(Duration::from_secs_f64(seconds));
     let (s1, w1, t1) = (server.stats(), selfplay.stats(), Instant::now());
+    let cpu = cpu.sample(t1 - t0);
     selfplay.stop();
     // Failures here would show as missing counts above; the interval is already measured.
     let _ = selfplay.join();
@@ -127,6 +131,7 @@ pub fn measure<G: Game, M: BatchModel>(
         server: s,
         workers: w,
         split,
+        cpu,
         seconds: wall.as_secs_f64(),
     }
 }
@@ -175,6 +180,13 @@ fn format_report(exp: &Experiment, args: &SelfPlayArgs, r: &SelfPlayReport) -> S
         .filter(|(_, n)| **n > 0)
         .map(|(size, n)| (size.to_string(), (*n).into()))
         .collect();
+    let framework = r.cpu.as_ref().and_then(az_run::CpuUse::framework_share);
+    let cpu: Option<serde_json::Map<String, serde_json::Value>> = r.cpu.as_ref().map(|c| {
+        az_run::Role::ALL
+            .iter()
+            .map(|&role| (role.name().to_owned(), c.of(role).into()))
+            .collect()
+    });
     let split: serde_json::Map<String, serde_json::Value> = r
         .split
         .shares
@@ -195,7 +207,7 @@ fn format_report(exp: &Experiment, args: &SelfPlayArgs, r: &SelfPlayReport) -> S
         "games_per_sec": r.workers.games as f64 / secs,
         "positions_per_sec": r.workers.moves as f64 / secs,
         "cache_hit_rate": r.workers.cache_hit_rate(),
-        "framework_share": r.split.framework_share,
+        "framework_share": framework, "cpu": cpu,
         "mean_queue_wait_us": r.server.mean_queue_wait().as_secs_f64() * 1e6,
         "collisions_per_eval": r.workers.collisions as f64 / r.workers.evaluations.max(1) as f64,
         "time_split": split, "batch_histogram": hist,
@@ -225,9 +237,10 @@ fn format_report(exp: &Experiment, args: &SelfPlayArgs, r: &SelfPlayReport) -> S
         100.0 * r.workers.cache_hit_rate()
     ));
     out.push_str(&format!(
-        "  device busy (a forward pass in flight) {:.1}% of wall time; framework share of server wall time: {:.1}%\n  time split:",
+        "  device busy (a forward pass in flight) {:.1}% of wall time; framework share of self-play CPU {}; cores: {}\n  time split:",
         100.0 * busy,
-        100.0 * r.split.framework_share
+        framework.map_or_else(|| "-".to_owned(), |f| format!("{:.1}%", 100.0 * f)),
+        r.cpu.as_ref().map_or_else(|| "-".to_owned(), az_run::CpuUse::summary),
     ));
     for (k, v) in &r.split.shares {
         out.push_str(&format!(" {k} {:.1}%", 100.0 * v));
