@@ -200,6 +200,31 @@ fn run_kill_resume_interrupt_and_read_back() {
     assert!(o.status.success(), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["moves"].as_array().unwrap().len(), 5, "{v}");
+    // Every line gets an answer: the initial position (an empty line), an error
+    // object for an illegal line, and the lines after it; exit code 2 at the end.
+    let o = az_stdin(
+        &["analyze", d, "--json", "--simulations", "16"],
+        "\na1 a1\nb2\n",
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("1 of 3 stdin lines"), "{}", text(&o));
+    let answers: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(answers.len(), 3, "{}", text(&o));
+    assert_eq!(answers[0]["position"], "");
+    assert_eq!(answers[0]["moves"].as_array().unwrap().len(), 9);
+    assert_eq!(answers[1]["line"], 2);
+    assert!(
+        answers[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("illegal move a1"),
+        "{}",
+        answers[1]
+    );
+    assert_eq!(answers[2]["moves"].as_array().unwrap().len(), 8);
     // Against another checkpoint of the run: random opening plies by default, so
     // two deterministic agents do not replay the same two games.
     let first = dir

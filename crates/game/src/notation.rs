@@ -10,7 +10,9 @@ fn is_separator(c: char) -> bool {
 /// Parses one move that must fill `text` and be legal in `position`.
 pub(crate) fn parse_one<G: Game>(position: &G, text: &str) -> Result<G::Move, MoveError> {
     let text = text.trim();
-    let (mv, used) = position.parse_move_prefix(text)?;
+    let (mv, used) = position
+        .parse_move_prefix(text)
+        .map_err(|e| whole_text(e, text))?;
     if used != text.len() {
         return Err(MoveError::Parse {
             text: text.to_owned(),
@@ -19,6 +21,18 @@ pub(crate) fn parse_one<G: Game>(position: &G, text: &str) -> Result<G::Move, Mo
     }
     check_legal(position, mv, text)?;
     Ok(mv)
+}
+
+/// A parse error that names all of `text` (a game reports only the characters
+/// it looked at: `"he"` of `hello`).
+fn whole_text(e: MoveError, text: &str) -> MoveError {
+    match e {
+        MoveError::Parse { expected, .. } => MoveError::Parse {
+            text: text.to_owned(),
+            expected,
+        },
+        other => other,
+    }
 }
 
 fn check_legal<G: Game>(position: &G, mv: G::Move, text: &str) -> Result<(), MoveError> {
@@ -56,7 +70,7 @@ pub(crate) fn play_line<G: Game>(mut position: G, line: &str) -> Result<G, Posit
         };
         let (mv, used) = position.parse_move_prefix(rest).map_err(|e| {
             let token = rest.split(is_separator).next().unwrap_or(rest);
-            fail(token, e)
+            fail(token, whole_text(e, token))
         })?;
         let text = &rest[..used];
         check_legal(&position, mv, text).map_err(|e| fail(text, e))?;

@@ -161,10 +161,13 @@ impl Game for TicTacToe {
     }
 
     fn parse_move_prefix(&self, text: &str) -> Result<(Cell, usize), MoveError> {
-        let b = text.as_bytes();
-        match b {
-            [col @ b'a'..=b'c', row @ b'1'..=b'3', ..] => {
-                Ok((Cell((row - b'1') * 3 + (col - b'a')), 2))
+        match text.as_bytes() {
+            // Columns in either case: `b2` or `B2`.
+            [col, row @ b'1'..=b'3', ..] if matches!(col.to_ascii_lowercase(), b'a'..=b'c') => {
+                Ok((
+                    Cell((row - b'1') * 3 + (col.to_ascii_lowercase() - b'a')),
+                    2,
+                ))
             }
             _ => Err(MoveError::Parse {
                 text: text.chars().take(2).collect(),
@@ -238,5 +241,22 @@ mod tests {
                 .to_string()
                 .contains("a1..c3")
         );
+    }
+
+    #[test]
+    fn moves_read_in_either_case_and_errors_quote_the_whole_word() {
+        let p = TicTacToe::new();
+        assert_eq!(p.parse_move("B2").unwrap(), p.parse_move("b2").unwrap());
+        assert_eq!(
+            TicTacToe::from_moves("A1 b2 C3").unwrap(),
+            TicTacToe::from_moves("a1 b2 c3").unwrap()
+        );
+        let err = p.parse_move("hello world").unwrap_err().to_string();
+        assert!(err.contains("\"hello world\""), "{err}");
+        let err = TicTacToe::from_moves("b2 hello a1")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("move 2 (\"hello\")"), "{err}");
+        assert!(err.contains("cannot read \"hello\""), "{err}");
     }
 }

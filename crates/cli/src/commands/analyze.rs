@@ -1,4 +1,7 @@
-//! `az analyze`: the agent's search on positions read from stdin, one JSON line each.
+//! `az analyze`: the agent's search on positions read from stdin, one line each
+//! (an empty line is the initial position). A line that is not a legal position
+//! still gets its answer (an error: on stderr, or as a JSON object with `error`);
+//! the exit code is 2 if any line failed.
 
 use crate::error::BadInput;
 use crate::games::{GameVisitor, with_game};
@@ -64,42 +67,76 @@ impl GameVisitor for Visit<'_> {
         );
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
+        let mut lines = 0;
+        let mut failed: Vec<usize> = Vec::new();
         for (i, line) in std::io::stdin().lock().lines().enumerate() {
             let line = line?;
-            let Some(p) = super::stdin_position::<G>(i, &line)? else {
-                continue;
-            };
             let text = line.trim();
-            if p.is_terminal() {
-                return Err(BadInput(format!(
-                    "stdin line {}: the game is over after {text:?}; nothing to analyze",
-                    i + 1
-                ))
-                .into());
-            }
+            lines += 1;
+            let p = match position::<G>(i, &line) {
+                Ok(p) => p,
+                Err(e) => {
+                    // One bad line does not stop the others; the exit code tells.
+                    failed.push(i + 1);
+                    if self.args.json {
+                        let v = serde_json::json!({"position": text, "line": i + 1, "error": e.0});
+                        writeln!(out, "{v}")?;
+                    } else {
+                        eprintln!("{e}");
+                    }
+                    out.flush()?;
+                    continue;
+                }
+            };
             let a = agent.analyze(&p)?;
-            let best = a.chosen.expect("a position not over has a move");
             if self.args.json {
                 writeln!(out, "{}", analysis_json(text, &p, &a))?;
             } else {
-                let top: Vec<String> = a
-                    .moves
-                    .iter()
-                    .take(3)
-                    .map(|m| format!("{} {} visits q {:+.2}", p.format_move(m.mv), m.visits, m.q))
-                    .collect();
-                writeln!(
-                    out,
-                    "{text}: best {} value {:+.3} ({})",
-                    p.format_move(best),
-                    a.value,
-                    top.join(", ")
-                )?;
+                writeln!(out, "{}", analysis_text(text, &p, &a))?;
             }
             out.flush()?;
         }
-        Ok(())
+        match failed.first() {
+            None => Ok(()),
+            Some(first) => Err(BadInput(format!(
+                "{} of {lines} stdin lines could not be analyzed (the first: line {first})",
+                failed.len()
+            ))
+            .into()),
+        }
     }
+}
+
+/// The position on stdin line `index` (0-based; empty: the initial position),
+/// if it is legal and not over.
+fn position<G: Game>(index: usize, line: &str) -> Result<G, BadInput> {
+    let p: G = super::stdin_position(index, line)?;
+    if p.is_terminal() {
+        return Err(BadInput(format!(
+            "stdin line {}: the game is over after {:?}; nothing to analyze",
+            index + 1,
+            line.trim()
+        )));
+    }
+    Ok(p)
+}
+
+/// One line of text: the best move, the value and the three most visited moves.
+fn analysis_text<G: Game>(text: &str, p: &G, a: &MoveResult<G::Move>) -> String {
+    let best = a.chosen.expect("a position not over has a move");
+    let top: Vec<String> = a
+        .moves
+        .iter()
+        .take(3)
+        .map(|m| format!("{} {} visits q {:+.2}", p.format_move(m.mv), m.visits, m.q))
+        .collect();
+    let label = if text.is_empty() { "(start)" } else { text };
+    format!(
+        "{label}: best {} value {:+.3} ({})",
+        p.format_move(best),
+        a.value,
+        top.join(", ")
+    )
 }
 
 /// Runs `az analyze`.

@@ -12,19 +12,14 @@ pub mod run;
 pub mod solve;
 
 /// A position given on line `index` (0-based) of stdin in the game's notation;
-/// `None` for a blank line.
+/// an empty line is the initial position.
 ///
 /// # Errors
 /// [`BadInput`](crate::error::BadInput) naming the line number and the move.
 pub fn stdin_position<G: az_game::Game>(
     index: usize,
     line: &str,
-) -> Result<Option<G>, crate::error::BadInput> {
-    let text = line.trim();
-    if text.is_empty() {
-        return Ok(None);
-    }
-    G::from_moves(text)
-        .map(Some)
+) -> Result<G, crate::error::BadInput> {
+    G::from_moves(line.trim())
         .map_err(|e| crate::error::BadInput(format!("stdin line {}: {e}", index + 1)))
 }

@@ -62,31 +62,41 @@ impl GameVisitor for Visit<'_> {
                 }
             } else {
                 let a = agent.analyze(&p)?;
-                let best = a.chosen.expect("a position not over has a move");
-                let top: Vec<String> = a
-                    .moves
-                    .iter()
-                    .take(4)
-                    .map(|m| {
-                        format!(
-                            "{} ({} visits, q {:+.2})",
-                            p.format_move(m.mv),
-                            m.visits,
-                            m.q
-                        )
-                    })
-                    .collect();
-                writeln!(
-                    err,
-                    "agent plays {} — value {:+.2}; top moves: {}",
-                    p.format_move(best),
-                    a.value,
-                    top.join(", ")
-                )?;
-                p.apply_unchecked(best);
+                let width = az_run::terminal_columns().unwrap_or(80);
+                writeln!(err, "{}", agent_line(&p, &a, width))?;
+                p.apply_unchecked(a.chosen.expect("a position not over has a move"));
             }
         }
-        Ok(format!("{p}"))
+        Ok(format!("{p}\n{}", verdict(p.outcome(), human)))
+    }
+}
+
+/// The agent's move, its value and as many of its most visited moves as fit in
+/// `width` columns.
+fn agent_line<G: Game>(p: &G, a: &az_mcts::MoveResult<G::Move>, width: usize) -> String {
+    let best = a.chosen.expect("a position not over has a move");
+    let mut line = format!(
+        "agent plays {}, value {:+.2}; searched:",
+        p.format_move(best),
+        a.value
+    );
+    for m in a.moves.iter().take(4) {
+        let part = format!(" {} {}v q{:+.2}", p.format_move(m.mv), m.visits, m.q);
+        if line.chars().count() + part.chars().count() > width {
+            break;
+        }
+        line.push_str(&part);
+    }
+    line
+}
+
+/// Who won, from the human's side.
+fn verdict(outcome: Option<az_game::Outcome>, human: az_game::Player) -> String {
+    match outcome {
+        Some(az_game::Outcome::Win(p)) if p == human => format!("you win (the {p} player)"),
+        Some(az_game::Outcome::Win(p)) => format!("the agent wins (the {p} player)"),
+        Some(az_game::Outcome::Draw) => "draw".to_owned(),
+        None => "game not finished".to_owned(),
     }
 }
 

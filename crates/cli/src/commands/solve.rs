@@ -55,9 +55,7 @@ impl GameVisitor for Solve<'_> {
         }
         for (i, line) in self.input.lines().enumerate() {
             let line = line?;
-            let Some(p) = super::stdin_position::<G>(i, &line)? else {
-                continue;
-            };
+            let p: G = super::stdin_position(i, &line)?;
             let text = line.trim();
             let (score, best) = if p.is_terminal() {
                 (oracle.terminal_score(&p), Vec::new())
