@@ -24,15 +24,16 @@ learner experiment *args:
 actor experiment *args:
     {{az}} actor {{experiment}} {{args}}
 
-# TensorBoard on runs/ (installs it into .venv-tb on first use if it is not on PATH)
-tb port="6006":
+# TensorBoard on runs/ or one run: `just tb`, `just tb runs/tictactoe-...` (installs it
+# into .venv-tb on first use if it is not on PATH)
+tb logdir="runs" port="6006":
     #!/usr/bin/env bash
     set -euo pipefail
     if command -v tensorboard >/dev/null; then tb=tensorboard; else
         [ -x .venv-tb/bin/tensorboard ] || { python3 -m venv .venv-tb && .venv-tb/bin/pip install -q tensorboard; }
         tb=.venv-tb/bin/tensorboard
     fi
-    "$tb" --logdir runs --port {{port}}
+    "$tb" --logdir {{logdir}} --port {{port}}
 
 # A trained agent against an opponent: `just eval runs/connect4-... mcts:1000 100`
 eval target opponent="random" games="100":
@@ -42,9 +43,12 @@ eval target opponent="random" games="100":
 play target *args:
     {{az}} play {{target}} {{args}}
 
-# Exact values of positions on stdin: `echo 4455 | just solve connect4`
-solve game:
-    {{az}} solve {{game}} --json
+# Exact values of positions on stdin: `echo 4455 | just solve connect4` (an empty
+# line is the initial position; a slow line reports progress on stderr). Rewrite
+# connect4's opening book (about 80 min on one core, docs/PERFORMANCE.md):
+# `just solve connect4 --write-book games/connect4/positions/book.bin --plies 5`
+solve game *args:
+    {{az}} solve {{game}} --json {{args}}
 
 # Count move sequences: `just perft connect4 8`
 perft game depth:
@@ -61,7 +65,7 @@ gpu-check mode="cuda":
 
 # Run the test suite (what CI runs; set AZ_TB_PYTHON to a Python with tbparse for the TensorBoard read-back)
 test:
-    cargo test --workspace
+    cargo test --workspace --release
 
 # Criterion benchmarks (all games' random playouts, ...)
 bench:

@@ -11,7 +11,7 @@ mod opponent;
 mod players;
 
 pub use agent::Agent;
-pub use matches::{MatchResult, elo_difference, play_match};
+pub use matches::{MatchResult, elo_difference, match_openings, play_match};
 pub use mistakes::{
     MistakeRates, Phase, PhasePositions, PositionSampler, TestPosition, mistake_rates,
     parse_position_lines, phase_positions, position_line, random_position, test_moves,

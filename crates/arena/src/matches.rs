@@ -57,6 +57,15 @@ fn random_opening<G: Game>(plies: usize, rng: &mut SmallRng) -> G {
     }
 }
 
+/// The starting positions of [`play_match`]`(.., games, opening_plies, seed)`:
+/// one per pair of games (each colour plays it once).
+pub fn match_openings<G: Game>(games: u32, opening_plies: usize, seed: u64) -> Vec<G> {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    (0..games.div_ceil(2))
+        .map(|_| random_opening(opening_plies, &mut rng))
+        .collect()
+}
+
 /// Plays `games` games of `a` against `b`, `a` moving first in the even ones.
 /// Each pair of games starts from the same position after `opening_plies` random
 /// plies (0 = the initial position), so the colours are fair.
@@ -67,13 +76,10 @@ pub fn play_match<G: Game>(
     opening_plies: usize,
     seed: u64,
 ) -> MatchResult {
-    let mut rng = SmallRng::seed_from_u64(seed);
+    let openings = match_openings::<G>(games, opening_plies, seed);
     let mut r = MatchResult::default();
-    let mut start = G::new();
     for g in 0..games {
-        if g % 2 == 0 {
-            start = random_opening(opening_plies, &mut rng);
-        }
+        let start = &openings[(g / 2) as usize];
         // a plays the side to move at `start` in even games.
         let a_side = if g % 2 == 0 {
             start.to_move()

@@ -176,7 +176,14 @@ fn run_kill_resume_interrupt_and_read_back() {
             assert!(o.status.success(), "{}", text(&o));
         }
         Err(_) => {
-            eprintln!("AZ_TB_PYTHON not set: TensorBoard read-back skipped (.ci/run sets it)")
+            // Straight to stderr, past the test harness's capture, so that a plain
+            // `cargo test` shows it.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "note: AZ_TB_PYTHON not set: the TensorBoard read-back of run_kill_resume_interrupt_and_read_back \
+                 was skipped (.ci/run sets it; README, Tests)"
+            );
         }
     }
     // 5. The trained agent from the run directory: eval, analyze, and their bad input.
@@ -193,6 +200,27 @@ fn run_kill_resume_interrupt_and_read_back() {
         .iter()
         .sum::<u64>();
     assert_eq!(sum, 4, "{v}");
+    assert!(v["lost_at_start"].is_null(), "no random opening: {v}");
+    // Random opening plies against the perfect player: the games that began lost
+    // are counted (tic-tac-toe has such 2-ply openings), and all of them are lost.
+    let o = az_stdin(
+        &[
+            "eval",
+            d,
+            "--opponent",
+            "perfect",
+            "--games",
+            "20",
+            "--opening-plies",
+            "2",
+            "--json",
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let lost = v["lost_at_start"].as_u64().expect("counted");
+    assert!(lost <= v["losses"].as_u64().unwrap(), "{v}");
     let o = az_stdin(
         &["analyze", d, "--json", "--simulations", "32"],
         "a1 a2 b1 b2\n",
@@ -225,6 +253,32 @@ fn run_kill_resume_interrupt_and_read_back() {
         answers[1]
     );
     assert_eq!(answers[2]["moves"].as_array().unwrap().len(), 8);
+    // az play: the human moves first, one line garbled, one move upper-case; the
+    // human tries every cell in turn (an occupied one is refused and asked again),
+    // so the game ends; the last line says who won, matching the board's result.
+    let o = az_stdin(
+        &["play", d, "--human-first", "--simulations", "16"],
+        "hello world\nB2\na1\na2\na3\nb1\nb3\nc1\nc2\nc3\n",
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("cannot read \"hello world\""), "{stderr}");
+    let agent: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("agent plays"))
+        .collect();
+    assert!(!agent.is_empty(), "{stderr}");
+    assert!(agent.iter().all(|l| l.chars().count() <= 80), "{stderr}");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let last: Vec<&str> = stdout.lines().rev().take(2).collect();
+    let want = match last[1] {
+        "first player wins" => "you win (the first player)",
+        "second player wins" => "the agent wins (the second player)",
+        _ => "draw",
+    };
+    assert_eq!(last[0], want, "{stdout}");
+    // `B2` was read as b2: the board after it has X in the centre.
+    assert!(stderr.contains("2 . X ."), "{stderr}");
     // Against another checkpoint of the run: random opening plies by default, so
     // two deterministic agents do not replay the same two games.
     let first = dir

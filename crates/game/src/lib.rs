@@ -7,7 +7,6 @@ mod outcome;
 mod perft;
 mod playout;
 mod symmetry;
-#[cfg(feature = "testkit")]
 pub mod testkit;
 
 pub use error::{IllegalMove, MoveError, PositionError};

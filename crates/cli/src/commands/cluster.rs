@@ -141,7 +141,7 @@ pub fn learner(args: &LearnerArgs) -> anyhow::Result<String> {
     };
     let s = with_game(&game, visit)??;
     Ok(format!(
-        "learner {}: {} steps, {} games this session, {:.0} s ({})\nTensorBoard: tensorboard --logdir {}",
+        "learner {}: {} steps, {} games this session, {:.0} s ({})\nTensorBoard: just tb {} (installs it on first use; or tensorboard --logdir DIR)",
         dir.display(),
         s.steps,
         s.games,

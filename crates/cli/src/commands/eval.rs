@@ -3,7 +3,7 @@
 use crate::error::BadInput;
 use crate::games::{GameVisitor, with_game};
 use crate::target::{load_net, resolve};
-use az_arena::{Agent, OpponentSpec, elo_difference, play_match};
+use az_arena::{Agent, OpponentSpec, elo_difference, match_openings, play_match};
 use az_game::Game;
 
 /// Arguments of `az eval`.
@@ -87,6 +87,8 @@ impl GameVisitor for Visit<'_> {
             }
         };
         let elo = elo_difference(&result);
+        let lost_at_start = (matches!(self.opponent, OpponentSpec::Perfect) && opening_plies > 0)
+            .then(|| lost_at_start::<G>(args.games, opening_plies, args.seed));
         Ok(if args.json {
             serde_json::json!({
                 "game": G::NAME, "checkpoint": self.target.checkpoint.display().to_string(),
@@ -94,10 +96,11 @@ impl GameVisitor for Visit<'_> {
                 "losses": result.losses, "games": result.games,
                 "losses_as_first": result.losses_as_first, "losses_as_second": result.losses_as_second,
                 "score": result.score(), "elo": elo, "opening_plies": opening_plies,
+                "lost_at_start": lost_at_start,
             })
             .to_string()
         } else {
-            format!(
+            let mut out = format!(
                 "{} vs {}: {} wins, {} draws, {} losses of {} (lost {} as first, {} as second); Elo difference {elo:+.0}",
                 self.target.checkpoint.display(),
                 self.opponent,
@@ -107,9 +110,39 @@ impl GameVisitor for Visit<'_> {
                 result.games,
                 result.losses_as_first,
                 result.losses_as_second
-            )
+            );
+            if let Some(n) = lost_at_start {
+                out.push_str(&format!(
+                    "\n{n} of the {} games began in a position already lost for the agent \
+                     (the {opening_plies} random opening plies); the perfect player wins those",
+                    result.games
+                ));
+            }
+            out
         })
     }
+}
+
+/// How many games of a match (`games`, `opening_plies`, `seed`) start from a
+/// position lost for the agent: each opening is played once by each side, so a
+/// decided one is lost at the start for one of them.
+fn lost_at_start<G: Game>(games: u32, opening_plies: usize, seed: u64) -> u32 {
+    let Some(mut oracle) = G::oracle() else {
+        return 0;
+    };
+    let mut lost = 0;
+    for (i, start) in match_openings::<G>(games, opening_plies, seed)
+        .iter()
+        .enumerate()
+    {
+        // Game 2i: the agent moves first at `start`; game 2i + 1 (if any): second.
+        match oracle.result(start) {
+            -1 => lost += 1,
+            1 if 2 * i as u32 + 1 < games => lost += 1,
+            _ => {}
+        }
+    }
+    lost
 }
 
 /// Runs `az eval`.

@@ -14,8 +14,23 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// Where runs go unless `--run-dir` says otherwise.
 pub const RUNS: &str = "runs";
 
+/// What the progress line says (`az run --help`; README "Reading the progress line").
+const PROGRESS_HELP: &str = "\
+The progress line (every 3 s; in log.txt every 15 s):
+  seconds, training step, loss, games | self-play positions/s, network evaluations/s,
+  batch fill (mean batch / max batch), busy (share of wall time with a forward pass
+  in flight), framework (the framework's share of self-play's CPU: the self-play
+  workers' and inference server's threads - search, the game's rules, encoding,
+  batching, channels - against those plus the network's forward passes)
+  | cpu: cores used by each kind of thread over the last 3 s: play (self-play
+  workers), infer (inference server), net (the network's forward passes), train
+  (training steps, intake, reports), eval (evaluation), pool (the math threads of
+  training and evaluation), other | replay window size | the last evaluation.
+On a narrow terminal the least telling parts are left out.";
+
 /// Arguments of `az run`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = PROGRESS_HELP)]
 pub struct RunArgs {
     /// Experiment: a name in experiments/ (`connect4`) or a manifest path.
     pub experiment: String,
@@ -170,7 +185,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<String> {
         }
     }
     out.push_str(&format!(
-        "\nTensorBoard: tensorboard --logdir {}",
+        "\nTensorBoard: just tb {} (installs it on first use; or tensorboard --logdir DIR)",
         dir.display()
     ));
     Ok(out)
