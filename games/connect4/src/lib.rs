@@ -15,7 +15,9 @@ use arrayvec::ArrayVec;
 use az_game::{Game, MoveError, Outcome, Player, Shape, Symmetry, mirror_columns};
 use std::fmt;
 
+pub mod book;
 mod solver;
+pub use book::Book;
 pub use solver::Solver;
 
 /// Columns of the board.

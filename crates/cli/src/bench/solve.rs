@@ -1,4 +1,6 @@
-//! `az bench solve`: the connect4 oracle's speed on random positions of a ply range.
+//! `az bench solve`: the connect4 oracle's speed on random positions of a ply range
+//! (each from an empty table; the opening book answers its plies at once unless
+//! `--no-book`).
 
 use az_connect4::{Connect4, Solver};
 use az_game::Game;
@@ -21,6 +23,10 @@ pub struct SolveArgs {
     /// Only the result (win / draw / loss), as mistake rates need, not the exact score.
     #[arg(long)]
     pub weak: bool,
+    /// Search every position (connect4's opening book answers the positions of
+    /// its plies at once, and bounds those one ply past it).
+    #[arg(long)]
+    pub no_book: bool,
     /// Seed of the random games.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -44,7 +50,16 @@ pub fn run(args: &SolveArgs) -> Result<String, crate::error::BadInput> {
         )));
     }
     let mut rng = SmallRng::seed_from_u64(args.seed);
-    let mut solver = Solver::default();
+    let mut solver = if args.no_book {
+        Solver::without_book(1 << 23)
+    } else {
+        Solver::default()
+    };
+    let book = if args.no_book {
+        0
+    } else {
+        az_connect4::book::shipped().plies()
+    };
     let mut times = Vec::new();
     let mut nodes = 0;
     while times.len() < args.positions {
@@ -78,13 +93,13 @@ pub fn run(args: &SolveArgs) -> Result<String, crate::error::BadInput> {
     Ok(if args.json {
         serde_json::json!({
             "bench": "solve", "game": "connect4", "from_ply": args.from_ply, "to_ply": args.to_ply,
-            "positions": args.positions, "weak": args.weak, "mean_seconds": mean,
+            "positions": args.positions, "weak": args.weak, "book_plies": book, "mean_seconds": mean,
             "median_seconds": median, "max_seconds": max, "nodes_per_sec": nps,
         })
         .to_string()
     } else {
         format!(
-            "connect4 solver, {} positions at plies {}..={} ({}): mean {:.4} s, median {:.4} s, max {:.3} s, {:.2} M nodes/s",
+            "connect4 solver, {} positions at plies {}..={} ({}, {}): mean {:.4} s, median {:.4} s, max {:.3} s, {:.2} M nodes/s",
             args.positions,
             args.from_ply,
             args.to_ply,
@@ -92,6 +107,11 @@ pub fn run(args: &SolveArgs) -> Result<String, crate::error::BadInput> {
                 "result only"
             } else {
                 "exact score"
+            },
+            if book == 0 {
+                "no book".to_string()
+            } else {
+                format!("book of {book} plies")
             },
             mean,
             median,
