@@ -536,7 +536,7 @@ impl Oracle<Connect4> for Solver {
     }
 
     fn known_positions(&self) -> &'static str {
-        OPENING_POSITIONS
+        KNOWN_POSITIONS
     }
 
     fn terminal_score(&self, position: &Connect4) -> i32 {
@@ -551,10 +551,15 @@ impl Oracle<Connect4> for Solver {
 
 const _: () = assert!(MIN_SCORE < 0 && MAX_SCORE > 0);
 
-/// Opening test positions for mistake rates, solved ahead of time by this
-/// solver (`az solve connect4 --sample opening`): at run time it would find only
-/// a few within its budget.
-const OPENING_POSITIONS: &str = include_str!("../positions/opening.txt");
+/// Test positions for mistake rates, solved ahead of time by this solver
+/// (`az solve connect4 --sample <phase>`; each file says how): 100 or more per
+/// phase, so that every machine measures the same positions (at run time a
+/// loaded machine finds fewer within its budget).
+const KNOWN_POSITIONS: &str = concat!(
+    include_str!("../positions/opening.txt"),
+    include_str!("../positions/middle.txt"),
+    include_str!("../positions/end.txt"),
+);
 
 #[cfg(test)]
 mod tests {
@@ -620,16 +625,23 @@ mod tests {
     /// read; the deepest few are solved again here (the rest take too long for a
     /// debug test; `az solve` wrote them).
     #[test]
-    fn known_opening_positions_hold() {
+    fn known_positions_hold() {
+        // Plies of each phase (az-arena's Phase::plies for 42 moves).
+        let phases = [("opening", 1..8), ("middle", 8..21), ("end", 21..42)];
         let mut lines: Vec<(Connect4, Vec<usize>)> = Vec::new();
-        for (i, line) in OPENING_POSITIONS.lines().enumerate() {
+        let mut per_phase = [0; 3];
+        for (i, line) in KNOWN_POSITIONS.lines().enumerate() {
             if line.trim().is_empty() || line.starts_with('#') {
                 continue;
             }
             let f: Vec<&str> = line.split_whitespace().collect();
-            assert_eq!(f[0], "opening", "line {}", i + 1);
+            let k = phases
+                .iter()
+                .position(|ph| ph.0 == f[0])
+                .unwrap_or_else(|| panic!("line {}: phase {}", i + 1, f[0]));
+            per_phase[k] += 1;
             let p = Connect4::from_moves(f[1]).unwrap();
-            assert!((1..8).contains(&p.ply()), "line {}: ply {}", i + 1, p.ply());
+            assert!(phases[k].1.contains(&p.ply()), "{line}: ply {}", p.ply());
             let good: Vec<usize> = f[2..]
                 .iter()
                 .map(|m| p.move_index(p.parse_move(m).unwrap()))
@@ -637,14 +649,21 @@ mod tests {
             assert!(!good.is_empty() && good.len() < p.legal_moves().len());
             lines.push((p, good));
         }
-        assert!(lines.len() >= 100, "{} positions", lines.len());
+        assert!(per_phase.iter().all(|&n| n >= 100), "{per_phase:?}");
         let mut hashes: Vec<u64> = lines.iter().map(|(p, _)| p.position_hash()).collect();
         hashes.sort_unstable();
         hashes.dedup();
         assert_eq!(hashes.len(), lines.len(), "a position is listed twice");
+        // Solved again: every middle and end position (milliseconds each),
+        // every opening position whose moves the book answers (ply 4 at
+        // most), and the three deepest openings (seconds each).
         lines.sort_by_key(|(p, _)| std::cmp::Reverse(p.ply()));
+        let deepest_opening = lines.iter().position(|(p, _)| p.ply() < 8).unwrap();
         let mut s = Solver::default();
-        for (p, good) in lines.iter().take(3) {
+        for (i, (p, good)) in lines.iter().enumerate() {
+            if p.ply() < 8 && p.ply() > 4 && i >= deepest_opening + 3 {
+                continue;
+            }
             let (best, _) = optimal_moves(&mut s, p);
             let best: Vec<usize> = best.iter().map(|&m| p.move_index(m)).collect();
             assert_eq!(&best, good, "{p}");
