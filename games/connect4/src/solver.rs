@@ -375,7 +375,7 @@ impl Solver {
             }
             if score >= beta {
                 let hint = if mirrored { WIDTH - col } else { col + 1 };
-                let work = (64 - (self.nodes - n0).leading_zeros()) as u8;
+                let work = work_since(self.nodes, n0);
                 self.put(key, score - MIN_SCORE + 1 + UPPER_TOP, hint as u8, work);
                 return score;
             }
@@ -383,8 +383,7 @@ impl Solver {
                 alpha = score;
             }
         }
-        let work = (64 - (self.nodes - n0).leading_zeros()) as u8;
-        self.put(key, alpha - MIN_SCORE + 1, 0, work);
+        self.put(key, alpha - MIN_SCORE + 1, 0, work_since(self.nodes, n0));
         alpha
     }
 
@@ -508,6 +507,12 @@ impl Solver {
         self.aborted = false;
         r
     }
+}
+
+/// A search's work for the table: bits of the number of positions it searched.
+#[inline]
+fn work_since(nodes: u64, start: u64) -> u8 {
+    (64 - (nodes - start).leading_zeros()) as u8
 }
 
 pub(crate) fn pos(p: &Connect4) -> Pos {

@@ -50,15 +50,10 @@ pub fn run(args: &SolveArgs) -> Result<String, crate::error::BadInput> {
         )));
     }
     let mut rng = SmallRng::seed_from_u64(args.seed);
-    let mut solver = if args.no_book {
-        Solver::without_book(1 << 23)
+    let (mut solver, book) = if args.no_book {
+        (Solver::without_book(1 << 23), 0)
     } else {
-        Solver::default()
-    };
-    let book = if args.no_book {
-        0
-    } else {
-        az_connect4::book::shipped().plies()
+        (Solver::default(), az_connect4::book::shipped().plies())
     };
     let mut times = Vec::new();
     let mut nodes = 0;
