@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod cache;
+mod completed;
 mod config;
 mod evaluator;
 mod node;
@@ -19,6 +20,6 @@ pub use evaluator::{Evaluations, Evaluator, EvaluatorGone, Rollout, Uniform};
 pub use node::Node;
 pub use pass::Pass;
 pub use results::MoveStat;
-pub use root::{PuctRoot, RootPolicy};
+pub use root::{GumbelRoot, PuctRoot, RootPolicy, halving_schedule};
 pub use search::{MoveResult, Search, SearchReport};
 pub use tree::{Gathered, Leaf, Tree, TreeStats};

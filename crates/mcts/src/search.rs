@@ -87,6 +87,9 @@ pub struct Search<G: Game> {
     done: u32,
     /// Simulations this move needs.
     budget: u32,
+    /// This move's simulations and whether its root explores (noise), when
+    /// [`set_move_budget`](Search::set_move_budget) changed them.
+    this_move: Option<(u32, bool)>,
     /// Buffers of [`run`](Search::run).
     pass: Pass<G>,
 }
@@ -95,14 +98,15 @@ impl<G: Game> Search<G> {
     /// A search of `position` with room for `nodes` tree nodes before it reallocates.
     pub fn with_capacity(position: G, config: SearchConfig, nodes: usize) -> Self {
         let mut search = Search {
-            root: RootState::new(&config.root),
+            root: RootState::new(&config.root, 0),
             rng: SmallRng::seed_from_u64(config.seed),
             tree: Tree::with_capacity(position, config, nodes),
             done: 0,
             budget: 0,
+            this_move: None,
             pass: Pass::default(),
         };
-        search.budget = search.budget();
+        search.begin_move();
         search
     }
 
@@ -148,7 +152,7 @@ impl<G: Game> Search<G> {
             return Gathered::default();
         }
         self.root.prepare(&mut self.tree, &mut self.rng);
-        let g = self.tree.gather(want, out);
+        let g = self.tree.gather_with(want, out, &mut self.root);
         self.done += g.leaves + g.terminals;
         g
     }
@@ -251,23 +255,61 @@ impl<G: Game> Search<G> {
             next.apply_unchecked(mv);
             self.tree.reset(next);
         }
-        self.root = RootState::new(&self.tree.config.root);
-        self.budget = self.budget();
-        self.done = self.tree.root_visits().min(self.budget);
+        self.this_move = None;
+        self.begin_move();
+    }
+
+    /// Sets this move's simulations and whether its root explores (root noise,
+    /// forced playouts), before its first gather: the fast and full searches of
+    /// playout cap randomization. [`play`](Search::play) and
+    /// [`reset`](Search::reset) go back to the config's.
+    ///
+    /// # Panics
+    /// If this move has gathered already.
+    pub fn set_move_budget(&mut self, simulations: u32, explore: bool) {
+        let reused = if self.tree.config.root.counts_reused_visits() {
+            self.tree.root_visits().min(self.budget)
+        } else {
+            0
+        };
+        assert!(
+            self.done == reused && self.tree.in_flight() == 0,
+            "set_move_budget after the move's search began"
+        );
+        self.this_move = Some((simulations, explore));
+        self.begin_move();
+    }
+
+    /// The root policy, budget and progress of a new move.
+    fn begin_move(&mut self) {
+        let config = &self.tree.config;
+        let (simulations, explore) = self.this_move.unwrap_or((config.simulations, true));
+        let simulations = simulations.max(1);
+        let policy = if explore {
+            config.root.clone()
+        } else {
+            config.root.without_exploration()
+        };
+        if policy.counts_reused_visits() {
+            self.root = RootState::new(&policy, 0);
+            self.budget = simulations;
+            self.done = self.tree.root_visits().min(self.budget);
+        } else {
+            // Every simulation goes through a root child; an unexpanded root
+            // needs its own evaluation first.
+            let expansion = u32::from(!self.tree.root_expanded());
+            self.root = RootState::new(&policy, simulations - expansion.min(simulations - 1));
+            self.budget = simulations.max(1 + expansion);
+            self.done = 0;
+        }
     }
 
     /// Starts over at `position` (the tree's memory is kept; leaves still in
     /// flight are forgotten and must not be applied).
     pub fn reset(&mut self, position: G) {
         self.tree.reset(position);
-        self.root = RootState::new(&self.tree.config.root);
-        self.budget = self.budget();
-        self.done = 0;
+        self.this_move = None;
+        self.begin_move();
         self.pass.clear();
-    }
-
-    /// Simulations per move: 0 counts as 1 (the root's own evaluation).
-    fn budget(&self) -> u32 {
-        self.tree.config.simulations.max(1)
     }
 }

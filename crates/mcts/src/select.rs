@@ -1,5 +1,7 @@
-//! Selection below the root's policy: PUCT with first-play urgency and virtual loss.
+//! Selection below the root's policy: PUCT with first-play urgency and virtual
+//! loss, or, under a Gumbel root, the paper's deterministic selection.
 
+use crate::completed::{Sigma, logit, raw_value};
 use crate::config::{Fpu, SearchConfig, VirtualLoss};
 use crate::tree::Tree;
 use az_game::{Game, Player};
@@ -11,7 +13,7 @@ const TABLE_LEN: usize = 4096;
 
 /// `c(N)·√N` of PUCT, with `c(N) = ln((1 + N + c_base) / c_base) + c_init`.
 #[inline]
-fn c_sqrt(n: f32, c_init: f32, c_base: f32) -> f32 {
+pub(crate) fn c_sqrt(n: f32, c_init: f32, c_base: f32) -> f32 {
     let c = if c_base.is_finite() {
         ((1.0 + n + c_base) / c_base).ln() + c_init
     } else {
@@ -44,6 +46,9 @@ impl<G: Game> Tree<G> {
     /// player `mover` to move there; `chooser` chose the edge into `index`.
     #[inline]
     pub(crate) fn select_child(&self, index: usize, chooser: Player, mover: Player) -> usize {
+        if let Some((c_visit, c_scale)) = self.gumbel {
+            return self.select_child_gumbel(index, chooser == mover, c_visit, c_scale);
+        }
         let parent = &self.nodes[index];
         let cfg = &self.config;
         let v = cfg.virtual_loss.magnitude();
@@ -80,6 +85,54 @@ impl<G: Game> Tree<G> {
             if score > best_score {
                 best_score = score;
                 best = first + i;
+            }
+        }
+        best
+    }
+}
+
+impl<G: Game> Tree<G> {
+    /// Gumbel AlphaZero's selection below the root (Danihelka et al. 2022,
+    /// eq. 14): the child maximising `π'(a) − n(a) / (1 + Σ n)`, with
+    /// `π' = softmax(ln P + σ(q̂))` from completed visits and `n` counting
+    /// pending visits too (times the virtual-loss magnitude), so the descents
+    /// of one gather spread out. `same_view`: the node's sum is kept from the
+    /// view of its player to move.
+    #[inline]
+    fn select_child_gumbel(
+        &self,
+        index: usize,
+        same_view: bool,
+        c_visit: f32,
+        c_scale: f32,
+    ) -> usize {
+        let parent = &self.nodes[index];
+        let range = parent.children();
+        let children = &self.nodes[range.clone()];
+        let raw = raw_value(parent, children, if same_view { 1.0 } else { -1.0 });
+        let sigma = Sigma::new(children, raw, c_visit, c_scale);
+        let v = self.config.virtual_loss.magnitude();
+        let count = |c: &crate::Node| c.visits as f32 + v * f32::from(c.pending);
+        // Online softmax: the running maximum and the sum scaled to it.
+        let (mut top, mut sum, mut total) = (f32::NEG_INFINITY, 0.0f32, 0.0f32);
+        for c in children {
+            let l = logit(c.prior) + sigma.of(c);
+            if l > top {
+                sum = sum * (top - l).exp() + 1.0;
+                top = l;
+            } else {
+                sum += (l - top).exp();
+            }
+            total += count(c);
+        }
+        let mut best = range.start;
+        let mut best_score = f32::NEG_INFINITY;
+        for (i, c) in children.iter().enumerate() {
+            let p = (logit(c.prior) + sigma.of(c) - top).exp() / sum;
+            let score = p - count(c) / (1.0 + total);
+            if score > best_score {
+                best_score = score;
+                best = range.start + i;
             }
         }
         best

@@ -4,6 +4,7 @@
 
 use crate::config::SearchConfig;
 use crate::node::{EXPANDED, IN_FLIGHT, NEW, Node, TERMINAL};
+use crate::root::RootPolicy;
 use crate::select::exploration_table;
 use az_game::{Game, Player};
 use std::sync::Arc;
@@ -64,6 +65,28 @@ impl<G: Game> Leaf<G> {
     }
 }
 
+/// Who chooses the root child of each descent: the root's algorithm (Gumbel's
+/// sequential halving, forced playouts) or, when it returns `None`, the tree's
+/// own selection.
+pub(crate) trait RootPick<G: Game> {
+    /// The root child of the next descent, or `None`.
+    fn pick(&mut self, tree: &Tree<G>) -> Option<usize>;
+    /// The descent into `child` was abandoned (a collision): take the pick back.
+    fn undo(&mut self, child: usize);
+}
+
+/// The tree's own selection at the root too.
+struct TreeSelects;
+
+impl<G: Game> RootPick<G> for TreeSelects {
+    #[inline]
+    fn pick(&mut self, _: &Tree<G>) -> Option<usize> {
+        None
+    }
+    #[inline]
+    fn undo(&mut self, _: usize) {}
+}
+
 enum Descent<G: Game> {
     Leaf(Leaf<G>),
     Terminal,
@@ -111,6 +134,9 @@ pub struct Tree<G: Game> {
     pub(crate) scratch: Vec<Node>,
     /// `c(N)·√N` of PUCT for small parent counts (see `select.rs`).
     pub(crate) exploration: Arc<[f32]>,
+    /// `(c_visit, c_scale)` when the root is Gumbel's: the selection below the
+    /// root is then the paper's, not PUCT.
+    pub(crate) gumbel: Option<(f32, f32)>,
 }
 
 impl<G: Game> Tree<G> {
@@ -120,8 +146,13 @@ impl<G: Game> Tree<G> {
     pub fn with_capacity(root: G, config: SearchConfig, capacity: usize) -> Self {
         let mut nodes = Vec::with_capacity(capacity.max(1));
         nodes.push(Node::new(0, 1.0));
+        let gumbel = match &config.root {
+            RootPolicy::Gumbel(g) => Some((g.c_visit, g.c_scale)),
+            RootPolicy::Puct(_) => None,
+        };
         Tree {
             exploration: exploration_table(&config),
+            gumbel,
             config,
             nodes,
             root,
@@ -208,6 +239,16 @@ impl<G: Game> Tree<G> {
     /// collision with a leaf already in flight (abandoned and counted; the round
     /// stops after `collision_limit` of them).
     pub fn gather(&mut self, k: usize, out: &mut Vec<Leaf<G>>) -> Gathered {
+        self.gather_with(k, out, &mut TreeSelects)
+    }
+
+    /// [`gather`](Tree::gather) with the root child of each descent chosen by `root`.
+    pub(crate) fn gather_with<R: RootPick<G>>(
+        &mut self,
+        k: usize,
+        out: &mut Vec<Leaf<G>>,
+        root: &mut R,
+    ) -> Gathered {
         if self.in_flight == 0 {
             self.paths.clear();
         }
@@ -217,13 +258,17 @@ impl<G: Game> Tree<G> {
         out.reserve(k);
         let mut g = Gathered::default();
         for _ in 0..k {
-            match self.descend() {
+            let first = root.pick(self);
+            match self.descend(first) {
                 Descent::Leaf(leaf) => {
                     out.push(leaf);
                     g.leaves += 1;
                 }
                 Descent::Terminal => g.terminals += 1,
                 Descent::Collision => {
+                    if let Some(child) = first {
+                        root.undo(child);
+                    }
                     g.collisions += 1;
                     if g.collisions >= self.config.collision_limit.max(1) {
                         break;
@@ -237,8 +282,9 @@ impl<G: Game> Tree<G> {
         g
     }
 
-    /// One descent from the root (see [`gather`](Tree::gather)).
-    fn descend(&mut self) -> Descent<G> {
+    /// One descent from the root (see [`gather`](Tree::gather)), into root
+    /// child `first` when given.
+    fn descend(&mut self, mut first: Option<usize>) -> Descent<G> {
         let start = self.paths.len();
         let mut position = self.root.clone();
         let mut index = 0;
@@ -250,7 +296,10 @@ impl<G: Game> Tree<G> {
             match node.state {
                 EXPANDED => {
                     let mover = position.to_move();
-                    let child = self.select_child(index, chooser, mover);
+                    let child = match first.take() {
+                        Some(child) => child,
+                        None => self.select_child(index, chooser, mover),
+                    };
                     let action = self.nodes[child].action as usize;
                     let mv = position
                         .index_move(action)

@@ -1,8 +1,12 @@
 //! AlphaZero's root: Dirichlet noise once per root, the move sampled by visits
-//! with a temperature by ply, visit counts as the policy target.
+//! with a temperature by ply, visit counts as the policy target. Optionally
+//! KataGo's forced playouts with policy target pruning (Wu 2019, "Accelerating
+//! Self-Play Learning in Go", section 3.2).
 
 use crate::TemperatureSchedule;
+use crate::node::Node;
 use crate::noise::{mix_dirichlet, sample_weighted};
+use crate::select::c_sqrt;
 use crate::tree::Tree;
 use az_game::Game;
 use rand::rngs::SmallRng;
@@ -17,6 +21,12 @@ pub struct PuctRoot {
     /// Temperature 1 (sample by visits) for the first plies of a game, then 0
     /// (the most visited move). The ply is the root position's [`Game::ply`].
     pub temperature: TemperatureSchedule,
+    /// Forced playouts with policy target pruning, with this `k` (KataGo: 2):
+    /// a root child with fewer than `√(k · P · ΣN)` visits is chosen at once,
+    /// and the policy target takes back from every child but the most visited
+    /// the visits it got beyond what PUCT would have given it (children left
+    /// with one visit are pruned). `None`: off.
+    pub forced_playouts: Option<f32>,
 }
 
 impl Default for PuctRoot {
@@ -25,6 +35,7 @@ impl Default for PuctRoot {
             dirichlet_alpha: 0.3,
             dirichlet_epsilon: 0.0,
             temperature: TemperatureSchedule { moves: 0 },
+            forced_playouts: None,
         }
     }
 }
@@ -79,4 +90,65 @@ pub(crate) fn choose<G: Game>(p: &PuctRoot, tree: &Tree<G>, rng: &mut SmallRng) 
         sample_weighted(weights, rng)
     };
     chosen.or_else(|| tree.highest_prior_child())
+}
+
+/// With forced playouts: the root child furthest below its forced count
+/// `√(k · P · ΣN)` (pending visits counted), if any is below it.
+#[inline]
+pub(crate) fn forced_child<G: Game>(p: &PuctRoot, tree: &Tree<G>) -> Option<usize> {
+    let k = p.forced_playouts?;
+    if !tree.root_expanded() {
+        return None;
+    }
+    let count = |c: &Node| c.visits as f32 + f32::from(c.pending);
+    let total: f32 = tree.children(0).map(|(_, c)| count(c)).sum();
+    let mut best = None;
+    let mut best_gap = 0.0;
+    for (i, c) in tree.children(0) {
+        let gap = (k * c.prior * total).sqrt() - count(c);
+        if gap > best_gap {
+            best_gap = gap;
+            best = Some(i);
+        }
+    }
+    best
+}
+
+/// The visit distribution, pruned when forced playouts are on: every child but
+/// the most visited `c*` gives back up to its forced count, as long as its PUCT
+/// score with the visits left stays below `c*`'s; a child left with one visit
+/// or none gets no share.
+pub(crate) fn policy_target<G: Game>(p: &PuctRoot, tree: &Tree<G>, out: &mut [f32]) {
+    let Some(k) = p.forced_playouts else {
+        return tree.visit_distribution(out);
+    };
+    out[..G::NUM_ACTIONS].fill(0.0);
+    let Some(best) = tree.most_visited_child(0) else {
+        return;
+    };
+    let total: u32 = tree.children(0).map(|(_, c)| c.visits).sum();
+    let cfg = tree.config();
+    let explore = c_sqrt(tree.nodes[0].visits as f32, cfg.c_init, cfg.c_base);
+    let b = &tree.nodes[best];
+    let bar = b.q() + explore * b.prior / (1.0 + b.visits as f32);
+    let mut sum = 0.0;
+    for (i, c) in tree.children(0) {
+        let n = c.visits as f32;
+        let kept = if i == best {
+            n
+        } else {
+            let forced = (k * c.prior * total as f32).sqrt().floor();
+            // The fewest visits at which PUCT would still have preferred c*.
+            let least = if bar > c.q() {
+                (explore * c.prior / (bar - c.q()) - 1.0).ceil().max(0.0)
+            } else {
+                n
+            };
+            let kept = (n - forced).max(least).min(n);
+            if kept <= 1.0 { 0.0 } else { kept }
+        };
+        out[c.action()] = kept;
+        sum += kept;
+    }
+    out[..G::NUM_ACTIONS].iter_mut().for_each(|x| *x /= sum);
 }
