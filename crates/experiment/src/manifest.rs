@@ -47,6 +47,9 @@ pub struct RunSection {
     pub max_seconds: Option<u64>,
     /// Stop after this many training steps (absent: no limit).
     pub max_steps: Option<u64>,
+    /// Stop once self-play has asked the network for this many evaluations
+    /// (absent: no limit): an equal compute budget for comparing settings.
+    pub max_evaluations: Option<u64>,
 }
 
 /// First-play urgency as written: `{ absolute = 0.0 }` or `{ reduction = 0.25 }`.
@@ -75,6 +78,9 @@ pub enum VirtualLossForm {
 pub enum RootSpec {
     /// AlphaZero's PUCT root: Dirichlet noise, temperature, visit-count targets.
     Puct,
+    /// Gumbel AlphaZero's root: Gumbel-top-k candidates, sequential halving,
+    /// completed-Q policy targets (and the paper's selection below the root).
+    Gumbel,
 }
 
 /// `[mcts]`: the search.
@@ -103,6 +109,21 @@ pub struct MctsSection {
     pub temperature_moves: usize,
     /// Keep the chosen subtree between moves.
     pub tree_reuse: bool,
+    /// Gumbel root: moves considered at most (sequential halving's start).
+    pub gumbel_considered: usize,
+    /// Gumbel root: `c_visit` of the σ transform.
+    pub gumbel_c_visit: f32,
+    /// Gumbel root: `c_scale` of the σ transform (values rescaled to [0, 1]).
+    pub gumbel_c_scale: f32,
+    /// PUCT root: forced playouts with policy target pruning, with this `k`
+    /// (absent: off).
+    pub forced_playouts: Option<f32>,
+    /// Playout cap randomization: simulations of a fast search (absent: off,
+    /// every move gets `simulations`).
+    pub fast_simulations: Option<u32>,
+    /// Playout cap randomization: share of moves that get the full search
+    /// (and train the policy).
+    pub full_search_share: f32,
 }
 
 impl Default for MctsSection {
@@ -119,6 +140,12 @@ impl Default for MctsSection {
             dirichlet_epsilon: 0.25,
             temperature_moves: 8,
             tree_reuse: true,
+            gumbel_considered: 16,
+            gumbel_c_visit: 50.0,
+            gumbel_c_scale: 0.1,
+            forced_playouts: None,
+            fast_simulations: None,
+            full_search_share: 0.25,
         }
     }
 }
@@ -399,6 +426,11 @@ pub struct EvalSection {
     pub every: u64,
     /// Positions per game phase for the mistake rates (games with an oracle; 0 = off).
     pub mistake_positions: usize,
+    /// The evaluated agent's simulations per move (absent: `mcts.simulations`).
+    pub simulations: Option<u32>,
+    /// The evaluated agent's root (absent: `mcts.root`), so that runs with
+    /// different self-play searches are measured with the same one.
+    pub root: Option<RootSpec>,
 }
 
 impl Default for EvalSection {
@@ -408,6 +440,8 @@ impl Default for EvalSection {
             games: 20,
             every: 1000,
             mistake_positions: 100,
+            simulations: None,
+            root: None,
         }
     }
 }

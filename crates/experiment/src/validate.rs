@@ -64,6 +64,9 @@ pub(crate) fn check(m: &Manifest, path: &Path, games: &[&str]) -> Result<(), Man
     if let Some(s) = m.run.max_steps {
         c.int("run.max_steps", s, 1, u64::MAX)?;
     }
+    if let Some(e) = m.run.max_evaluations {
+        c.int("run.max_evaluations", e, 1, u64::MAX)?;
+    }
 
     let t = &m.mcts;
     // One simulation only evaluates the root: no visit counts to learn from.
@@ -106,6 +109,7 @@ pub(crate) fn check(m: &Manifest, path: &Path, games: &[&str]) -> Result<(), Man
         false,
     )?;
     c.int("mcts.temperature_moves", t.temperature_moves, 0, 100_000)?;
+    check_root(&c, t)?;
 
     let s = &m.selfplay;
     c.int("selfplay.parallel_games", s.parallel_games, 1, 1 << 20)?;
@@ -202,6 +206,9 @@ pub(crate) fn check(m: &Manifest, path: &Path, games: &[&str]) -> Result<(), Man
         0,
         100_000,
     )?;
+    if let Some(n) = m.eval.simulations {
+        c.int("eval.simulations", n, 1, 10_000_000)?;
+    }
     check_cluster(&c, &m.cluster)
 }
 
@@ -258,4 +265,44 @@ fn check_cluster(c: &Checker<'_>, k: &crate::ClusterSection) -> Result<(), Manif
     c.int("cluster.keep_weights", k.keep_weights, 1, 1000)?;
     let t = k.connect_timeout_seconds;
     c.real("cluster.connect_timeout_seconds", t, 0.0, 3600.0, false)
+}
+
+/// The root's own settings: Gumbel's, forced playouts, playout cap randomization.
+fn check_root(c: &Checker<'_>, t: &crate::MctsSection) -> Result<(), ManifestError> {
+    c.int("mcts.gumbel_considered", t.gumbel_considered, 1, 4096)?;
+    c.real(
+        "mcts.gumbel_c_visit",
+        f64::from(t.gumbel_c_visit),
+        0.0,
+        1e6,
+        false,
+    )?;
+    c.real(
+        "mcts.gumbel_c_scale",
+        f64::from(t.gumbel_c_scale),
+        0.0,
+        1e3,
+        true,
+    )?;
+    if let Some(k) = t.forced_playouts {
+        if t.root == crate::RootSpec::Gumbel {
+            return Err(c.fail(
+                "mcts.forced_playouts",
+                k,
+                "absent unless root = \"puct\" (forced playouts are the PUCT root's)",
+            ));
+        }
+        c.real("mcts.forced_playouts", f64::from(k), 0.0, 100.0, true)?;
+    }
+    if let Some(fast) = t.fast_simulations {
+        let most = t.simulations.saturating_sub(1).max(1);
+        c.int("mcts.fast_simulations", fast, 1, most)?;
+    }
+    c.real(
+        "mcts.full_search_share",
+        f64::from(t.full_search_share),
+        0.0,
+        1.0,
+        true,
+    )
 }

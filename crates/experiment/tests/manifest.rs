@@ -34,6 +34,47 @@ fn written_out_manifest_reads_back_equal() {
 }
 
 #[test]
+fn the_root_settings_are_read_and_refused_with_reasons() {
+    let text = "[game]\nname = \"connect4\"\n[mcts]\nsimulations = 64\nroot = \"gumbel\"\n\
+                gumbel_considered = 8\nfast_simulations = 16\nfull_search_share = 0.5\n\
+                [run]\nmax_evaluations = 1000000\n[eval]\nroot = \"puct\"\nsimulations = 100\n";
+    let e = load(text, &[]).unwrap();
+    let again = load(&e.to_toml(), &[]).unwrap();
+    assert_eq!(again.manifest, e.manifest);
+    assert_eq!(e.manifest.run.max_evaluations, Some(1_000_000));
+    let base = "[game]\nname = \"connect4\"\n[mcts]\nsimulations = 64\n";
+    for (extra, key, allowed) in [
+        (
+            "root = \"gumbel\"\nforced_playouts = 2.0\n",
+            "mcts.forced_playouts",
+            "puct",
+        ),
+        (
+            "fast_simulations = 64\n",
+            "mcts.fast_simulations",
+            "from 1 to 63",
+        ),
+        (
+            "fast_simulations = 8\nfull_search_share = 0.0\n",
+            "mcts.full_search_share",
+            "(0, 1]",
+        ),
+        (
+            "gumbel_considered = 0\n",
+            "mcts.gumbel_considered",
+            "from 1 to 4096",
+        ),
+        ("gumbel_c_scale = 0.0\n", "mcts.gumbel_c_scale", "(0, 1000]"),
+        ("root = \"alphazero\"\n", "root", "gumbel"),
+    ] {
+        let e = err(&format!("{base}{extra}"));
+        assert!(e.contains(key) && e.contains(allowed), "{extra}: {e}");
+    }
+    let e = err("[game]\nname = \"connect4\"\n[run]\nmax_evaluations = 0\n");
+    assert!(e.contains("run.max_evaluations"), "{e}");
+}
+
+#[test]
 fn errors_name_file_key_value_and_what_is_allowed() {
     let e = err("[game]\nname = \"connect4\"\n[mcts]\nsimulations = 0\n");
     assert!(

@@ -218,9 +218,12 @@ fn with_a_perfect_value_it_plays_a_best_move() {
     }
 }
 
+/// A position with its priors (policy index, prior) and value.
+type Entry = (TicTacToe, Vec<(usize, f32)>, f32);
+
 /// Priors and values set by hand for a few positions; uniform and 0 elsewhere.
 struct Table {
-    entries: Vec<(TicTacToe, Vec<(usize, f32)>, f32)>,
+    entries: Vec<Entry>,
     policy: Vec<f32>,
     values: Vec<f32>,
 }
@@ -292,7 +295,7 @@ fn completed_q_targets_match_a_hand_computation() {
     let scale = (50.0 + 1.0) * 0.1 / (hi - lo);
     let sigma = [q0, q1, mixed, mixed, mixed].map(|q| (q - lo) * scale);
     let logits: Vec<f64> = (0..5)
-        .map(|i| f64::from(priors[i] as f32).ln() + sigma[i])
+        .map(|i| f64::from(priors[i]).ln() + sigma[i])
         .collect();
     let top = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let total: f64 = logits.iter().map(|l| (l - top).exp()).sum();

@@ -55,10 +55,11 @@ impl Checkpoints {
         &mut self,
         trainer: &Trainer,
         intake: &mut Intake<G>,
-        run_seconds: f64,
+        (run_seconds, evaluations): (f64, u64),
         protect: &[u64],
     ) -> Result<(), RunError> {
         intake.flush()?;
+        self.meta.evaluations = evaluations;
         self.meta.replay_added = intake.positions_total;
         self.meta.games = intake.games_total;
         self.meta.elapsed_seconds = run_seconds;

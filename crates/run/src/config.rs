@@ -6,9 +6,11 @@
 use az_experiment::{Experiment, FpuSpec, OptimizerSpec, RootSpec, ScheduleSpec, VirtualLossForm};
 use az_game::Game;
 use az_infer::ServerConfig;
-use az_mcts::{Fpu, PuctRoot, RootPolicy, SearchConfig, TemperatureSchedule, VirtualLoss};
+use az_mcts::{
+    Fpu, GumbelRoot, PuctRoot, RootPolicy, SearchConfig, TemperatureSchedule, VirtualLoss,
+};
 use az_model::NetConfig;
-use az_selfplay::SelfPlayConfig;
+use az_selfplay::{PlayoutCap, SelfPlayConfig};
 use az_train::{OptimizerKind, Schedule, TrainConfig};
 use std::time::Duration;
 
@@ -37,6 +39,13 @@ pub fn search_config(exp: &Experiment) -> SearchConfig {
                 temperature: TemperatureSchedule {
                     moves: m.temperature_moves,
                 },
+                forced_playouts: m.forced_playouts,
+            }),
+            RootSpec::Gumbel => RootPolicy::Gumbel(GumbelRoot {
+                considered: m.gumbel_considered,
+                c_visit: m.gumbel_c_visit,
+                c_scale: m.gumbel_c_scale,
+                sample: true,
             }),
         },
         tree_reuse: m.tree_reuse,
@@ -57,6 +66,10 @@ pub fn selfplay_config(exp: &Experiment) -> SelfPlayConfig {
         cache_size: m.inference.cache_size,
         max_games: None,
         seed: m.run.seed,
+        playout_cap: m.mcts.fast_simulations.map(|fast| PlayoutCap {
+            fast_simulations: fast,
+            full_share: m.mcts.full_search_share,
+        }),
     }
 }
 
@@ -120,6 +133,17 @@ pub fn train_config(exp: &Experiment) -> TrainConfig {
     }
 }
 
+/// The search of the agent that a run's evaluations measure: the agent of
+/// [`agent_config`] with `[eval] root` and `simulations` where given.
+pub fn eval_agent_config(exp: &Experiment) -> SearchConfig {
+    let e = &exp.manifest.eval;
+    let mut with_root = exp.clone();
+    if let Some(root) = e.root {
+        with_root.manifest.mcts.root = root;
+    }
+    agent_config(&with_root, e.simulations)
+}
+
 /// The search of the agent that evaluation, `az play` and `az analyze` use:
 /// self-play's, with a deterministic root (no noise, no sampling);
 /// `simulations` overrides `[mcts] simulations`.
@@ -149,6 +173,7 @@ mod tests {
             dirichlet_alpha: 0.3,
             dirichlet_epsilon: 0.25,
             temperature: TemperatureSchedule { moves: 8 },
+            forced_playouts: None,
         });
         assert_eq!(search.root, noisy);
         let agent = agent_config(&exp, Some(7));

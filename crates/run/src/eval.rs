@@ -4,7 +4,7 @@
 //! goes on; the report comes back on a channel.
 
 use crate::NetModel;
-use crate::config::agent_config;
+use crate::config::{agent_config, eval_agent_config};
 use az_arena::{
     Agent, MatchResult, MistakeRates, OpponentSpec, PerfectPlayer, PhasePositions, Player,
     RandomPlayer, elo_difference, mistake_rates, parse_position_lines, phase_positions, play_match,
@@ -181,7 +181,7 @@ fn eval_loop<G: Game>(
 ) {
     let games = exp.manifest.eval.games as u32;
     let seed = exp.manifest.run.seed ^ EVAL_SEED;
-    let config = agent_config(exp, None);
+    let config = eval_agent_config(exp);
     let mut sets: Option<Vec<PhasePositions<G>>> = None;
     for job in jobs.iter() {
         let t0 = Instant::now();

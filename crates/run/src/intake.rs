@@ -242,6 +242,7 @@ mod tests {
             samples: 0,
             net: [0; 7],
             elapsed_seconds: 0.0,
+            evaluations: 0,
         }
     }
 

@@ -67,7 +67,8 @@ mod shutdown;
 pub use actor::{ActorOptions, ActorSummary, act};
 pub use checkpoint::load_inference_net;
 pub use config::{
-    agent_config, net_config, search_config, selfplay_config, server_config, train_config,
+    agent_config, eval_agent_config, net_config, search_config, selfplay_config, server_config,
+    train_config,
 };
 pub use cpu::{CpuClock, CpuUse, Role};
 pub use error::RunError;
@@ -151,6 +152,9 @@ pub struct Run<G: Game> {
     ladder: ladder::Ladder,
     /// The weights and Elo of the ladder's point, for the evaluation thread.
     previous: Option<(az_model::InferenceNet, f64)>,
+    /// Network evaluations of self-play over all sessions (this process's
+    /// workers; a learner's actors are not counted).
+    evaluations: u64,
 }
 
 impl<G: Game> Run<G> {

@@ -56,7 +56,9 @@ impl<G: Game> Run<G> {
         let intake = Intake::open(&dir, replay.capacity, replay.flush_seconds, &meta, &out)?;
         let (ladder, previous) =
             Ladder::open::<G>(exp, &opponents, &dir, opts.resume, device, &out)?;
+        let evaluations = meta.evaluations;
         Ok(Run {
+            evaluations,
             exp: exp.clone(),
             device: device.clone(),
             sessions: record.sessions.len() as u64,

@@ -96,6 +96,7 @@ pub(crate) struct Limits {
     /// The least of `--max-seconds` and `run.max_seconds`.
     seconds: Option<f64>,
     max_steps: Option<u64>,
+    max_evaluations: Option<u64>,
     stop: Arc<AtomicBool>,
 }
 
@@ -108,6 +109,7 @@ impl Limits {
                 .chain(m.run.max_seconds.map(|s| s as f64))
                 .reduce(f64::min),
             max_steps: m.run.max_steps,
+            max_evaluations: m.run.max_evaluations,
             stop,
         }
     }
@@ -117,8 +119,9 @@ impl Limits {
         self.stop.load(Ordering::Acquire)
     }
 
-    /// Why the session ends now, if it does.
-    pub fn reached(&self, clock: &Clock, step: u64) -> Option<String> {
+    /// Why the session ends now, if it does, after `step` training steps and
+    /// `evaluations` network evaluations of self-play.
+    pub fn reached(&self, clock: &Clock, step: u64, evaluations: u64) -> Option<String> {
         if self.interrupted() {
             return Some("interrupted (Ctrl-C)".to_owned());
         }
@@ -126,6 +129,11 @@ impl Limits {
             && clock.session() >= limit
         {
             return Some(format!("time limit of {limit} s"));
+        }
+        if let Some(max) = self.max_evaluations
+            && evaluations >= max
+        {
+            return Some(format!("run.max_evaluations = {max} reached"));
         }
         match self.max_steps {
             Some(max) if step >= max => Some(format!("run.max_steps = {max} reached")),
@@ -183,19 +191,19 @@ mod tests {
         m.run.max_steps = Some(10);
         let limits = Limits::new(&m, Some(3600.0), Arc::clone(&stop));
         let clock = Clock::start();
-        assert_eq!(limits.reached(&clock, 9), None);
+        assert_eq!(limits.reached(&clock, 9, 0), None);
         assert_eq!(
-            limits.reached(&clock, 10).as_deref(),
+            limits.reached(&clock, 10, 0).as_deref(),
             Some("run.max_steps = 10 reached")
         );
         let limits = Limits::new(&m, Some(0.0), Arc::clone(&stop));
         assert_eq!(
-            limits.reached(&clock, 0).as_deref(),
+            limits.reached(&clock, 0, 0).as_deref(),
             Some("time limit of 0 s")
         );
         stop.store(true, Ordering::Release);
         assert_eq!(
-            limits.reached(&clock, 0).as_deref(),
+            limits.reached(&clock, 0, 0).as_deref(),
             Some("interrupted (Ctrl-C)")
         );
     }

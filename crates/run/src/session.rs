@@ -85,6 +85,8 @@ pub(crate) struct Session<G: Game> {
     pacing: Pacing,
     batch: TrainBatch,
     rng: SmallRng,
+    /// Self-play's network evaluations before this session (all sessions').
+    evaluations_before: u64,
 }
 
 impl<G: Game> Run<G> {
@@ -125,9 +127,9 @@ impl<G: Game> Run<G> {
 
     /// Writes the checkpoint of the current step, keeping those of `keep`.
     pub(crate) fn checkpoint(&mut self, keep: &[u64]) -> Result<(), RunError> {
-        let seconds = self.clock.run();
+        let at = (self.clock.run(), self.evaluations);
         self.checkpoints
-            .save(&self.trainer, &mut self.intake, seconds, keep)
+            .save(&self.trainer, &mut self.intake, at, keep)
     }
 
     /// Starts the inference server on the current weights and the workers.
@@ -169,6 +171,7 @@ impl<G: Game> Session<G> {
             rng: SmallRng::seed_from_u64(m.run.seed ^ run.trainer.steps()),
             batch: TrainBatch::default(),
             reporter: Reporter::new(),
+            evaluations_before: run.evaluations,
             run,
             feed,
             metrics,
@@ -216,7 +219,13 @@ impl<G: Game> Session<G> {
     /// One pass of the loop.
     fn pass(&mut self) -> Result<(), Stop> {
         let run = &mut self.run;
-        if let Some(reason) = self.limits.reached(&run.clock, run.trainer.steps()) {
+        if let Feed::Local(w) = &self.feed {
+            run.evaluations = self.evaluations_before + w.selfplay.evaluations();
+        }
+        if let Some(reason) = self
+            .limits
+            .reached(&run.clock, run.trainer.steps(), run.evaluations)
+        {
             return Err(Stop::ok(reason));
         }
         let step = run.trainer.steps();
@@ -336,6 +345,10 @@ impl<G: Game> Session<G> {
             let line = r.report(self.metrics.writer(), input.step)?;
             self.metrics.snapshot.cluster = Some(line);
         }
+        let total = self.run.evaluations as f64;
+        self.metrics
+            .writer()
+            .scalar("selfplay/evaluations", input.step as i64, total)?;
         self.reporter
             .report(&mut self.metrics, &self.run.out, &input)
     }

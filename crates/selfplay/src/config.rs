@@ -26,6 +26,20 @@ pub struct SelfPlayConfig {
     pub max_games: Option<u64>,
     /// Seed of everything random in self-play.
     pub seed: u64,
+    /// Playout cap randomization (`None`: every move a full search).
+    pub playout_cap: Option<PlayoutCap>,
+}
+
+/// Playout cap randomization (Wu 2019, "Accelerating Self-Play Learning in
+/// Go", section 3.1): a share of the moves gets the full search and trains the
+/// policy; the others get a fast search without root noise, play on, and train
+/// only the value (their recorded policy target is all zero).
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct PlayoutCap {
+    /// Simulations of a fast search.
+    pub fast_simulations: u32,
+    /// Share of moves, in `(0, 1]`, that get the full search.
+    pub full_share: f32,
 }
 
 impl Default for SelfPlayConfig {
@@ -49,6 +63,7 @@ impl Default for SelfPlayConfig {
             cache_size: 0,
             max_games: None,
             seed: 0,
+            playout_cap: None,
         }
     }
 }

@@ -13,7 +13,7 @@ mod stats;
 mod worker;
 
 pub use az_record::GameRecord;
-pub use config::SelfPlayConfig;
+pub use config::{PlayoutCap, SelfPlayConfig};
 pub use stats::{TimeSplit, WorkerStats, WorkerTimes};
 pub use worker::StopReason;
 
@@ -87,6 +87,14 @@ impl SelfPlay {
             total.merge(&s.lock().unwrap_or_else(PoisonError::into_inner));
         }
         total
+    }
+
+    /// Network evaluations asked for so far (as flushed by the workers once a round).
+    pub fn evaluations(&self) -> u64 {
+        self.stats
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).evaluations)
+            .sum()
     }
 
     /// Whether every worker has ended.

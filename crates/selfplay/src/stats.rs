@@ -60,6 +60,8 @@ pub struct WorkerStats {
     pub games: u64,
     /// Moves played.
     pub moves: u64,
+    /// Of those, moves of a fast search (playout cap randomization): no policy target.
+    pub fast_moves: u64,
     /// Leaves sent to the network.
     pub evaluations: u64,
     /// Leaves answered by the evaluation cache.
@@ -90,6 +92,7 @@ impl WorkerStats {
         self.workers += o.workers;
         self.games += o.games;
         self.moves += o.moves;
+        self.fast_moves += o.fast_moves;
         self.evaluations += o.evaluations;
         self.cache_hits += o.cache_hits;
         self.cache_lookups += o.cache_lookups;
@@ -171,6 +174,7 @@ impl WorkerStats {
             workers: self.workers,
             games: self.games - earlier.games,
             moves: self.moves - earlier.moves,
+            fast_moves: self.fast_moves - earlier.fast_moves,
             evaluations: self.evaluations - earlier.evaluations,
             cache_hits: self.cache_hits - earlier.cache_hits,
             cache_lookups: self.cache_lookups - earlier.cache_lookups,

@@ -33,6 +33,9 @@ struct GameInPlay<G: Game> {
     would_resign: Option<Player>,
     game_index: u64,
     active: bool,
+    /// This move is searched fast (playout cap randomization): its policy
+    /// target is not recorded.
+    fast: bool,
 }
 
 /// Games that share one request per round.
@@ -111,6 +114,7 @@ impl<G: Game> Worker<G> {
                 would_resign: None,
                 game_index: 0,
                 active: false,
+                fast: false,
             })
             .collect();
         let groups = (0..groups_n)
@@ -165,7 +169,21 @@ impl<G: Game> Worker<G> {
         game.game_index = self.games_played;
         game.active = true;
         self.games_played += 1;
+        self.choose_budget(s);
         true
+    }
+
+    /// Playout cap randomization: whether slot `s`'s next move gets the full
+    /// search or a fast one (no root noise, no policy target).
+    fn choose_budget(&mut self, s: usize) {
+        let Some(cap) = self.config.playout_cap else {
+            return;
+        };
+        let fast = self.rng.random::<f32>() >= cap.full_share;
+        self.games[s].fast = fast;
+        if fast {
+            self.searches[s].set_move_budget(cap.fast_simulations, false);
+        }
     }
 
     pub(crate) fn run(mut self) -> StopReason {
@@ -286,6 +304,11 @@ impl<G: Game> Worker<G> {
         let start = game.policies.len();
         game.policies.resize(start + G::NUM_ACTIONS, 0.0);
         let (chosen, value) = search.decide(&mut game.policies[start..]);
+        if game.fast {
+            // Trains the value only: an all-zero policy target.
+            game.policies[start..].fill(0.0);
+            self.stats.fast_moves += 1;
+        }
         let mover = search.position().to_move();
         if self.config.resign_threshold.is_some_and(|th| value < th) {
             if game.resign_disabled {
@@ -304,6 +327,7 @@ impl<G: Game> Worker<G> {
         if let Some(outcome) = search.position().outcome() {
             return self.finish(s, outcome, None);
         }
+        self.choose_budget(s);
         Ok(())
     }
 

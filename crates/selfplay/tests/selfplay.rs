@@ -3,8 +3,8 @@
 
 use az_game::{Game, Outcome};
 use az_infer::{BatchModel, Server, ServerConfig, UniformModel};
-use az_mcts::SearchConfig;
-use az_selfplay::{GameRecord, SelfPlay, SelfPlayConfig, StopReason};
+use az_mcts::{GumbelRoot, RootPolicy, SearchConfig};
+use az_selfplay::{GameRecord, PlayoutCap, SelfPlay, SelfPlayConfig, StopReason};
 use az_tictactoe::TicTacToe;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -163,6 +163,60 @@ fn records_are_valid_games_and_stop_at_max_games() {
     );
     assert!(stats.evaluations > 0 && stats.requests > 0);
     assert!(stats.time.gather > Duration::ZERO && stats.time.wait > Duration::ZERO);
+}
+
+#[test]
+fn playout_cap_randomization_records_policy_targets_of_full_searches_only() {
+    let mut cfg = config(60);
+    cfg.playout_cap = Some(PlayoutCap {
+        fast_simulations: 6,
+        full_share: 0.3,
+    });
+    let (records, _, stats) = within(60, || play(model(), cfg));
+    let (mut full, mut fast) = (0, 0);
+    for r in &records {
+        for i in 0..r.len() {
+            let sum: f32 = r.policy(i).iter().sum();
+            if sum == 0.0 {
+                fast += 1;
+            } else {
+                assert!((sum - 1.0).abs() < 1e-4);
+                full += 1;
+            }
+        }
+    }
+    assert_eq!(stats.fast_moves, fast);
+    let share = full as f64 / (full + fast) as f64;
+    // ~500 moves: 0.3 within about 4 standard errors.
+    assert!(
+        (share - 0.3).abs() < 0.09,
+        "full share {share} ({full} of {})",
+        full + fast
+    );
+    // Fast moves ask for fewer evaluations: 40 and 6 simulations at most per move.
+    let most = 40 * full + 6 * fast;
+    assert!(stats.evaluations <= most, "{} > {most}", stats.evaluations);
+}
+
+#[test]
+fn gumbel_self_play_spends_its_simulations_and_records_valid_games() {
+    let mut cfg = config(30);
+    cfg.search.root = RootPolicy::Gumbel(GumbelRoot::default());
+    cfg.search.simulations = 8;
+    let (records, reasons, stats) = within(60, || play(model(), cfg));
+    assert_eq!(
+        (records.len(), reasons.as_slice()),
+        (30, &[StopReason::Done][..])
+    );
+    records.iter().for_each(check_record);
+    // At most 8 evaluations a move (terminal positions and collisions aside).
+    assert!(stats.evaluations <= 8 * stats.moves);
+    assert!(
+        stats.evaluations >= 2 * stats.moves,
+        "{} for {} moves",
+        stats.evaluations,
+        stats.moves
+    );
 }
 
 #[test]

@@ -29,6 +29,10 @@ pub struct CheckpointMeta {
     pub net: [usize; 7],
     /// Seconds of the run when it was written (resumed runs add up).
     pub elapsed_seconds: f64,
+    /// Network evaluations self-play asked for when it was written (resumed
+    /// runs add up; absent in checkpoints written before it was kept: 0).
+    #[serde(default)]
+    pub evaluations: u64,
 }
 
 impl CheckpointMeta {
@@ -42,6 +46,7 @@ impl CheckpointMeta {
             samples: 0,
             net: [0; 7],
             elapsed_seconds: 0.0,
+            evaluations: 0,
         }
     }
 }

@@ -180,7 +180,17 @@ impl Trainer {
             .take()
             .expect("the network is only moved out during a step");
         let (logits, value) = net.forward_with(x, self.config.conv);
-        let l = losses(logits, mask, value.clone(), target_policy, target_value);
+        let mut l = losses(logits, mask, value.clone(), target_policy, target_value);
+        // A fast search's position (playout cap randomization) has an all-zero
+        // policy target: the policy loss is the mean over the positions with one.
+        let with_target = batch
+            .policies
+            .chunks(a.max(1))
+            .filter(|p| p.iter().any(|&x| x > 0.0))
+            .count();
+        if with_target > 0 && with_target < n {
+            l.policy = l.policy * (n as f32 / with_target as f32);
+        }
         let policy_loss: f32 = l.policy.clone().into_scalar();
         let value_loss: f32 = l.value.clone().into_scalar();
         if !(policy_loss.is_finite() && value_loss.is_finite()) {

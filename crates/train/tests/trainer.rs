@@ -61,6 +61,7 @@ fn meta() -> CheckpointMeta {
         samples: 0,
         net: [0; 7],
         elapsed_seconds: 1.5,
+        evaluations: 12_345,
     }
 }
 
@@ -123,7 +124,10 @@ fn a_checkpoint_resumes_training_exactly() {
         t.step(&data).unwrap();
     }
     let (mut r, m) = Trainer::load(&path, "connect4", NET, config(), &Device::flex()).unwrap();
-    assert_eq!((m.step, m.replay_added, m.games), (3, 7, 3));
+    assert_eq!(
+        (m.step, m.replay_added, m.games, m.evaluations),
+        (3, 7, 3, 12_345)
+    );
     assert_eq!(outputs(&r), saved, "save -> load gives identical outputs");
     for _ in 0..3 {
         r.step(&data).unwrap();
@@ -243,4 +247,46 @@ fn a_weights_file_starts_a_trainer_with_a_fresh_optimiser() {
     from_weights.step(&data).unwrap();
     assert_ne!(outputs(&from_weights), outputs(&t));
     let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn positions_without_a_policy_target_train_the_value_only() {
+    // Rows 4..8 repeat rows 0..4, so both batches have the same inputs (and
+    // batch-norm statistics). With the repeats' policy targets zeroed (playout
+    // cap randomization's fast searches), the policy loss is the mean over the
+    // rows that have one: the same as with every target present.
+    let mut full = dataset(4);
+    full.n = 8;
+    let copy = full.clone();
+    full.inputs.extend(&copy.inputs);
+    full.masks.extend(&copy.masks);
+    full.policies.extend(&copy.policies);
+    full.values.extend(&copy.values);
+    let mut fast = full.clone();
+    fast.policies[4 * 7..].fill(0.0);
+    let mut a = Trainer::new(NET, config(), &Device::flex());
+    let path = temp("no-policy-target.azc");
+    a.save(&path, meta()).unwrap();
+    let (mut b, _) = Trainer::load(&path, "connect4", NET, config(), &Device::flex()).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(outputs(&a), outputs(&b), "the same weights");
+    let (sa, sb) = (a.step(&full).unwrap(), b.step(&fast).unwrap());
+    assert!(sa.policy_loss > 0.1);
+    assert!(
+        (sa.policy_loss - sb.policy_loss).abs() < 1e-5,
+        "{} vs {}",
+        sa.policy_loss,
+        sb.policy_loss
+    );
+    assert_eq!(sa.value_loss, sb.value_loss);
+    // All targets missing: no policy loss at all.
+    let mut none = full.clone();
+    none.policies.fill(0.0);
+    assert_eq!(
+        Trainer::new(NET, config(), &Device::flex())
+            .step(&none)
+            .unwrap()
+            .policy_loss,
+        0.0
+    );
 }
