@@ -74,7 +74,7 @@ def run_all(args):
             if os.path.exists(done):
                 print(f"[compare] {run_dir}: done", flush=True)
                 continue
-            cmd = [args.az, "run", spec["experiment"], "--plain", "--run-dir", run_dir]
+            cmd = [args.az, "run", spec["experiment"], "--no-progress", "--run-dir", run_dir]
             if os.path.isdir(run_dir):
                 cmd.append("--resume")
             sets = [f"run.seed={seed}", f"run.max_evaluations={spec['max_evaluations']}"]
