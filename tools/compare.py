@@ -104,7 +104,7 @@ def read_run(run_dir):
     spent = df[df.tag == "selfplay/evaluations"].sort_values(["step", "value"])
     # Evaluations at a training step: the first report at or after it (step 0:
     # the fresh weights, before any self-play).
-    steps = spent.groupby("step").value.min()
+    steps = spent[spent.step > 0].groupby("step").value.min()
     xs, ys = [0.0, *steps.index.astype(float)], [0.0, *steps.values]
     clock = df[df.tag == "loss/total"].sort_values("step")
     out = {}

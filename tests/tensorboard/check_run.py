@@ -16,6 +16,7 @@ REQUIRED = [
     "loss/total", "loss/policy", "loss/value", "train/learning_rate",
     "train/policy_entropy", "train/value_accuracy", "train/steps_per_sec",
     "selfplay/games_per_sec", "selfplay/positions_per_sec", "selfplay/game_length",
+    "selfplay/evaluations", "selfplay/fast_move_share",
     "inference/evals_per_sec", "inference/batch_fill", "inference/device_busy",
     "inference/cache_hit_rate",
     "time/framework_share", "time/server.forward", "time/worker.gather",

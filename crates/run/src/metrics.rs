@@ -349,6 +349,11 @@ fn write_selfplay(
 ) -> Result<(), EventError> {
     w.scalar("selfplay/games_per_sec", st, dw.games as f64 / secs)?;
     w.scalar("selfplay/positions_per_sec", st, dw.moves as f64 / secs)?;
+    if dw.moves > 0 {
+        // Playout cap randomization's fast searches (0 without it).
+        let fast = dw.fast_moves as f64 / dw.moves as f64;
+        w.scalar("selfplay/fast_move_share", st, fast)?;
+    }
     w.scalar("selfplay/games", st, total.games as f64)?;
     if dw.games > 0 {
         w.scalar("selfplay/game_length", st, dw.mean_game_length())?;

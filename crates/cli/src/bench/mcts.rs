@@ -13,6 +13,16 @@ pub enum EvaluatorKind {
     Rollout,
 }
 
+/// Root algorithm of `az bench mcts` (`[mcts] root`), deterministic.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RootKind {
+    /// AlphaZero's PUCT everywhere.
+    Puct,
+    /// Gumbel's sequential halving at the root (16 considered moves), the
+    /// paper's selection below it.
+    Gumbel,
+}
+
 /// Arguments of `az bench mcts`.
 #[derive(Debug, clap::Args)]
 pub struct MctsArgs {
@@ -22,6 +32,9 @@ pub struct MctsArgs {
     /// Simulations per move.
     #[arg(long, default_value_t = 800, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     pub simulations: u32,
+    /// Root algorithm.
+    #[arg(long, value_enum, default_value_t = RootKind::Puct)]
+    pub root: RootKind,
     /// Leaf evaluator.
     #[arg(long, value_enum, default_value_t = EvaluatorKind::Uniform)]
     pub evaluator: EvaluatorKind,
@@ -71,13 +84,22 @@ pub struct MctsReport {
 
 /// Plays `args.moves` moves of `G` by search and times the searches.
 pub fn mcts<G: Game>(args: &MctsArgs) -> MctsReport {
-    use az_mcts::{Evaluator, MoveResult, Rollout, Search, SearchConfig, Uniform};
+    use az_mcts::{
+        Evaluator, GumbelRoot, MoveResult, Rollout, RootPolicy, Search, SearchConfig, Uniform,
+    };
     fn run<G: Game, E: Evaluator<G>>(args: &MctsArgs, eval: &mut E) -> MctsReport {
         let config = SearchConfig {
             simulations: args.simulations,
             searches_per_game: args.searches as usize,
             tree_reuse: args.reuse,
             seed: args.seed,
+            root: match args.root {
+                RootKind::Puct => RootPolicy::default(),
+                RootKind::Gumbel => RootPolicy::Gumbel(GumbelRoot {
+                    sample: false,
+                    ..GumbelRoot::default()
+                }),
+            },
             ..SearchConfig::default()
         };
         let capacity = (args.simulations as usize).saturating_mul(8).min(1 << 26);
@@ -138,6 +160,7 @@ impl GameVisitor for Mcts<'_> {
         if a.json {
             serde_json::json!({
                 "bench": "mcts", "game": G::NAME, "evaluator": evaluator,
+                "root": format!("{:?}", a.root).to_lowercase(),
                 "simulations": a.simulations, "searches": a.searches, "reuse": a.reuse,
                 "position": if a.initial { "initial" } else { "selfplay" },
                 "moves": r.moves, "sims_per_sec": r.sims_per_sec, "seconds": r.seconds,
@@ -148,9 +171,10 @@ impl GameVisitor for Mcts<'_> {
             .to_string()
         } else {
             format!(
-                "{} mcts, {evaluator}, {} sims/move, {} per round{}: {:.0} sims/s over {} moves \
+                "{} mcts ({} root), {evaluator}, {} sims/move, {} per round{}: {:.0} sims/s over {} moves \
                  ({:.2} s); {:.0} nodes/search x {} B; arena {:.1} MiB; {} collisions",
                 G::NAME,
+                format!("{:?}", a.root).to_lowercase(),
                 a.simulations,
                 a.searches,
                 if a.reuse { ", tree reuse" } else { "" },
