@@ -118,6 +118,23 @@ def read_run(run_dir):
     return out
 
 
+def smooth(curve, k=3):
+    """Each evaluation's value averaged with its neighbours (k at most, centred):
+    a mistake rate over 100 positions has a standard error of ~3 points."""
+    half = k // 2
+    out = []
+    for i, (e, _, m) in enumerate(curve):
+        window = curve[max(0, i - half): i + half + 1]
+        out.append((e, sum(p[1] for p in window) / len(window), m))
+    return out
+
+
+def final(curve, k=3):
+    """The mean of a curve's last k evaluations."""
+    tail = curve[-k:]
+    return sum(p[1] for p in tail) / len(tail)
+
+
 def band(curves, grid):
     """Mean, low and high over the seeds' curves at `grid` (NaN past a curve's end)."""
     import numpy as np
@@ -192,42 +209,68 @@ def plot_all(args):
         print("wrote", os.path.join(args.dir, fname))
 
     reference = args.reference or names[0]
-    target_tag = "mistakes/search/middle"
-    ref_curves = [r[target_tag] for r in runs.get(reference, {}).values() if r.get(target_tag)]
-    target = float(np.mean([c[-1][1] for c in ref_curves])) if ref_curves else None
+    # Levels of the reference's final strength, and which way is better.
+    score_tags = [t for t in panels if t.startswith("eval/")]
+    targets = [(t, "low") for t in ("mistakes/search/middle", "mistakes/policy/middle") if t in panels]
+    targets += [(t, "high") for t in score_tags]
+    levels = {}
+    for tag, _ in targets:
+        ref = [final(r[tag]) for r in runs.get(reference, {}).values() if r.get(tag)]
+        if ref:
+            levels[tag] = float(np.mean(ref))
     lines = [f"# {spec['experiment']}: {len(names)} variants, budget {budget / 1e6:g} M self-play evaluations", ""]
-    lines.append(f"Reference: {reference}'s final middle-game search mistake rate"
-                 + (f" = {target:.3f} (mean over its seeds)." if target is not None else " (none yet)."))
+    lines.append("Final values (each run's mean over its last 3 evaluations; mean [lowest, highest] over the seeds):")
     lines.append("")
-    head = ["variant", "seeds"] + [t.replace("mistakes/", "") for t in panels] + ["evals to reference (M)", "share of budget"]
+    head = ["variant", "seeds"] + [t.replace("mistakes/", "") for t in panels]
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|" + "---|" * len(head))
     for name in names:
         seeds = runs.get(name, {})
         row = [name, ",".join(str(s) for s in sorted(seeds))]
-        entry = {"seeds": sorted(seeds)}
+        entry = {"seeds": sorted(seeds), "final": {}, "evaluations_to_reference": {}}
         for tag in panels:
-            finals = [r[tag][-1][1] for r in seeds.values() if r.get(tag)]
+            finals = [final(r[tag]) for r in seeds.values() if r.get(tag)]
             if finals:
                 row.append(f"{np.mean(finals):.3f} [{min(finals):.3f}, {max(finals):.3f}]")
-                entry[tag] = {"mean": float(np.mean(finals)), "low": float(min(finals)), "high": float(max(finals))}
+                entry["final"][tag] = {"mean": float(np.mean(finals)), "low": float(min(finals)),
+                                       "high": float(max(finals))}
             else:
                 row.append("–")
-        reach = None
-        curves = [r[target_tag] for r in seeds.values() if r.get(target_tag)]
-        if curves and target is not None:
-            mean, _, _ = band(curves, grid)
-            hit = np.nonzero(mean <= target + 1e-9)[0]
-            reach = float(grid[hit[0]]) if len(hit) else None
-        entry["evaluations_to_reference"] = reach
-        row += [f"{reach / 1e6:.2f}" if reach is not None else "not reached",
-                f"{reach / budget:.2f}" if reach is not None else "–"]
         lines.append("| " + " | ".join(row) + " |")
         summary["variants"][name] = entry
     lines.append("")
-    lines.append("Values are the last evaluation of each run: mean [lowest, highest] over the seeds. "
-                 "`evals to reference`: the first point where the mean curve (interpolated on 81 points) "
-                 "is at or below the reference's final rate.")
+    lines.append(f"Self-play evaluations (millions, and share of the budget) until a variant reaches "
+                 f"{reference}'s final level: the first of 81 points where the mean over its seeds of "
+                 "each run's curve, smoothed over 3 neighbouring evaluations, is at that level or better; "
+                 "per seed in brackets.")
+    lines.append("")
+    head = ["variant"] + [f"{t.replace('mistakes/', '')} {'≤' if d == 'low' else '≥'} {levels[t]:.3f}"
+                          for t, d in targets if t in levels]
+    lines.append("| " + " | ".join(head) + " |")
+    lines.append("|" + "---|" * len(head))
+
+    def reach(curves, tag, better):
+        mean, _, _ = band(curves, grid)
+        ok = mean <= levels[tag] + 1e-9 if better == "low" else mean >= levels[tag] - 1e-9
+        hit = np.nonzero(ok)[0]
+        return float(grid[hit[0]]) if len(hit) else None
+
+    for name in names:
+        seeds = runs.get(name, {})
+        row = [name]
+        for tag, better in targets:
+            if tag not in levels:
+                continue
+            curves = {s: smooth(r[tag]) for s, r in seeds.items() if r.get(tag)}
+            if not curves:
+                row.append("–")
+                continue
+            at = reach(list(curves.values()), tag, better)
+            each = [reach([c], tag, better) for c in curves.values()]
+            each = ", ".join("–" if e is None else f"{e / 1e6:.1f}" for e in each)
+            summary["variants"][name]["evaluations_to_reference"][tag] = at
+            row.append("not reached" if at is None else f"{at / 1e6:.2f} ({at / budget:.2f}) [{each}]")
+        lines.append("| " + " | ".join(row) + " |")
     with open(os.path.join(args.dir, "summary.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     with open(os.path.join(args.dir, "summary.json"), "w") as f:
