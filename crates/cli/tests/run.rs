@@ -412,3 +412,63 @@ fn games_flushed_before_any_checkpoint_survive_a_kill() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The last value of scalar `tag` in the run's scalars.jsonl.
+fn last_scalar(dir: &Path, tag: &str) -> Option<f64> {
+    let lines = std::fs::read_to_string(dir.join("scalars.jsonl")).ok()?;
+    let key = format!("\"tag\":\"{tag}\",\"value\":");
+    lines.lines().rev().find_map(|l| {
+        let v = &l[l.find(&key)? + key.len()..];
+        v.trim_end_matches('}').parse().ok()
+    })
+}
+
+#[test]
+fn an_evaluation_budget_ends_the_run_across_sessions() {
+    // Gumbel's root with playout cap randomization: the compute savers in a
+    // real run, stopped by the self-play evaluations they spent.
+    let dir = scratch("budget");
+    let sets = [
+        "mcts.root=gumbel",
+        "mcts.simulations=16",
+        "mcts.fast_simulations=4",
+        "mcts.full_search_share=0.5",
+        "run.max_evaluations=40000",
+    ];
+    let o = command_with(&dir, &["--max-seconds", "120"], &sets)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("run.max_evaluations = 40000 reached"),
+        "{}",
+        text(&o)
+    );
+    let share = last_scalar(&dir, "selfplay/fast_move_share").unwrap();
+    assert!((0.3..0.7).contains(&share), "fast move share {share}");
+    let steps = *checkpoints(&dir).last().unwrap();
+    // Resumed with the same budget: already spent (kept in the checkpoint).
+    let o = command_with(&dir, &["--resume", "--max-seconds", "60"], &sets)
+        .output()
+        .unwrap();
+    assert!(
+        text(&o).contains("run.max_evaluations = 40000 reached"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(*checkpoints(&dir).last().unwrap(), steps, "{}", text(&o));
+    // A larger budget: the run goes on to it.
+    let more = [&sets[..4], &["run.max_evaluations=80000"]].concat();
+    let o = command_with(&dir, &["--resume", "--max-seconds", "120"], &more)
+        .output()
+        .unwrap();
+    assert!(
+        text(&o).contains("run.max_evaluations = 80000 reached"),
+        "{}",
+        text(&o)
+    );
+    assert!(*checkpoints(&dir).last().unwrap() > steps);
+    let spent = last_scalar(&dir, "selfplay/evaluations").unwrap();
+    assert!((40_000.0..=80_000.0).contains(&spent), "{spent}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
