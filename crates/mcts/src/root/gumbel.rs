@@ -133,7 +133,7 @@ impl State {
         let sigma = root_sigma(p, tree);
         let best = self
             .best_at(level, &sigma, tree)
-            .or_else(|| self.best_at(self.low_level(), &sigma, tree))?;
+            .or_else(|| self.best_at(self.levels().min().unwrap_or(0), &sigma, tree))?;
         self.started[best] += 1;
         self.next += 1;
         Some(self.first + best)
@@ -181,20 +181,13 @@ impl State {
         }
     }
 
-    fn top_level(&self) -> u32 {
-        self.considered
-            .iter()
-            .map(|&i| self.started[i as usize])
-            .max()
-            .unwrap_or(0)
+    /// Descents started this move, per considered move.
+    fn levels(&self) -> impl Iterator<Item = u32> + '_ {
+        self.considered.iter().map(|&i| self.started[i as usize])
     }
 
-    fn low_level(&self) -> u32 {
-        self.considered
-            .iter()
-            .map(|&i| self.started[i as usize])
-            .min()
-            .unwrap_or(0)
+    fn top_level(&self) -> u32 {
+        self.levels().max().unwrap_or(0)
     }
 
     /// The considered child (offset) with `level` descents and the best score.

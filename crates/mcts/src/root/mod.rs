@@ -108,25 +108,6 @@ impl RootState {
         }
     }
 
-    /// The root child the next descent takes, or `None` for the tree's own
-    /// selection (PUCT without forced playouts; any policy before the root is
-    /// expanded).
-    #[inline]
-    pub(crate) fn pick<G: Game>(&mut self, tree: &Tree<G>) -> Option<usize> {
-        match self {
-            RootState::Puct(p, _) => puct::forced_child(p, tree),
-            RootState::Gumbel(g, s) => s.pick(g, tree),
-        }
-    }
-
-    /// Takes back a [`pick`](RootState::pick) whose descent was abandoned.
-    #[inline]
-    pub(crate) fn undo(&mut self, child: usize) {
-        if let RootState::Gumbel(_, s) = self {
-            s.undo(child);
-        }
-    }
-
     /// The root child whose move is played (`None` before the root is expanded).
     pub(crate) fn choose<G: Game>(&self, tree: &Tree<G>, rng: &mut SmallRng) -> Option<usize> {
         match self {
@@ -145,12 +126,22 @@ impl RootState {
 }
 
 impl<G: Game> RootPick<G> for RootState {
+    /// The root child the next descent takes, or `None` for the tree's own
+    /// selection (PUCT without forced playouts; any policy before the root is
+    /// expanded).
     #[inline]
     fn pick(&mut self, tree: &Tree<G>) -> Option<usize> {
-        RootState::pick(self, tree)
+        match self {
+            RootState::Puct(p, _) => puct::forced_child(p, tree),
+            RootState::Gumbel(g, s) => s.pick(g, tree),
+        }
     }
+
+    /// Takes back a [`pick`](RootPick::pick) whose descent was abandoned.
     #[inline]
     fn undo(&mut self, child: usize) {
-        RootState::undo(self, child);
+        if let RootState::Gumbel(_, s) = self {
+            s.undo(child);
+        }
     }
 }
