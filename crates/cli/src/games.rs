@@ -5,7 +5,7 @@
 //! implement [`GameVisitor`] and are handed the concrete type by [`with_game`].
 
 use crate::error::BadInput;
-use az_game::Game;
+use az_game::{Board, Game};
 
 /// Calls `$callback!` with the type of every registered game.
 #[macro_export]
@@ -24,8 +24,9 @@ macro_rules! for_each_game {
 pub trait GameVisitor {
     /// What the visit returns.
     type Output;
-    /// Does it for game `G`.
-    fn visit<G: Game>(self) -> Self::Output;
+    /// Does it for game `G` (every registered game also says how its board is
+    /// drawn: [`Board`]).
+    fn visit<G: Board>(self) -> Self::Output;
 }
 
 /// What the registry tells of one game.

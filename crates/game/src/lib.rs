@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod board;
 mod error;
 mod notation;
 mod oracle;
@@ -9,6 +10,7 @@ mod playout;
 mod symmetry;
 pub mod testkit;
 
+pub use board::{Board, Piece};
 pub use error::{IllegalMove, MoveError, PositionError};
 pub use oracle::{Oracle, optimal_moves, result_of};
 pub use outcome::{Outcome, Player};

@@ -319,3 +319,57 @@ pub fn check_perft<G: Game>(data: &str) {
     }
     assert!(checked > 0, "the perft data holds no line");
 }
+
+/// [`Board`](crate::Board)'s laws along `games` random games (fixed seed): as
+/// many pieces as cells, every legal move shown on a cell of the grid (or off
+/// it, a pass) and a click there playing a legal move, a click off any legal
+/// move's cell playing nothing.
+pub fn check_board<G: crate::Board>(games: usize, seed: u64) {
+    let (rows, cols) = G::GRID;
+    assert!(rows > 0 && cols > 0, "GRID {:?} has no cells", G::GRID);
+    let mut rng = SmallRng::seed_from_u64(seed);
+    for _ in 0..games {
+        let mut position = G::new();
+        let mut line = String::new();
+        loop {
+            assert_eq!(
+                position.pieces().len(),
+                rows * cols,
+                "{line:?}: pieces per cell"
+            );
+            let moves = position.legal_moves();
+            let mut shown = HashSet::new();
+            for &mv in moves.iter() {
+                let Some(cell) = position.move_cell(mv) else {
+                    continue;
+                };
+                assert!(
+                    cell < rows * cols,
+                    "{line:?}: move cell {cell} off the grid"
+                );
+                shown.insert(cell);
+                let clicked = position.cell_move(cell);
+                assert!(
+                    clicked.is_some_and(|c| position.is_legal(c)),
+                    "{line:?}: a click on cell {cell} (where {} is shown) plays no legal move",
+                    position.format_move(mv)
+                );
+            }
+            for cell in (0..rows * cols).filter(|c| !shown.contains(c)) {
+                if let Some(mv) = position.cell_move(cell) {
+                    assert!(
+                        position.is_legal(mv),
+                        "{line:?}: cell {cell} plays an illegal move"
+                    );
+                }
+            }
+            if moves.is_empty() {
+                break;
+            }
+            let mv = moves[rng.random_range(0..moves.len())];
+            line.push_str(&position.format_move(mv));
+            line.push(' ');
+            position.apply_unchecked(mv);
+        }
+    }
+}

@@ -15,6 +15,7 @@ use arrayvec::ArrayVec;
 use az_game::{Game, MoveError, Outcome, Player, Shape, Symmetry, mirror_columns};
 use std::fmt;
 
+mod board;
 pub mod book;
 mod solver;
 pub use book::Book;

@@ -12,6 +12,8 @@ use arrayvec::ArrayVec;
 use az_game::{Game, MoveError, Outcome, Player, Shape, Symmetry, dihedral_square};
 use std::fmt;
 
+mod board;
+
 /// Policy index and move code of a pass.
 pub const PASS: u8 = 64;
 

@@ -8,6 +8,7 @@ use arrayvec::ArrayVec;
 use az_game::{Game, MoveError, Outcome, Player, Shape, Symmetry, dihedral_square};
 use std::fmt;
 
+mod board;
 mod oracle;
 pub use oracle::Minimax;
 
