@@ -220,3 +220,85 @@ fn a_backend_the_binary_lacks_says_how_to_build_it() {
         );
     }
 }
+
+/// `az` in `dir`, outside the source tree.
+fn az_in(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_az"))
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .expect("running az")
+}
+
+#[test]
+fn stock_manifests_are_built_in_and_a_file_of_the_same_name_wins() {
+    let dir = std::env::temp_dir().join(format!("az-cli-builtin-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let sources = |dir: &std::path::Path| -> Vec<(String, String)> {
+        let o = az_in(dir, &["list", "--json"]);
+        assert!(o.status.success(), "{}", text(&o));
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|v| v["kind"] == "experiment")
+            .map(|v| {
+                (
+                    v["name"].as_str().unwrap().to_owned(),
+                    v["source"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    // Away from the source tree: every stock manifest, built in.
+    let listed = sources(&dir);
+    for name in ["connect4", "othello", "tictactoe"] {
+        assert!(
+            listed.contains(&(name.to_owned(), "built into az".to_owned())),
+            "{name}: {listed:?}"
+        );
+    }
+    // ... and one of them runs: a short tic-tac-toe run with its built-in manifest.
+    let o = az_in(
+        &dir,
+        &[
+            "run",
+            "tictactoe",
+            "--run-dir",
+            "runs/ttt",
+            "--no-progress",
+            "--max-seconds",
+            "2",
+            "--set",
+            "eval.opponents=[\"random\"]",
+            "--set",
+            "eval.games=2",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let resolved = std::fs::read_to_string(dir.join("runs/ttt/manifest.toml")).unwrap();
+    assert!(resolved.contains("tictactoe"), "{resolved}");
+
+    // A file in experiments/ replaces the built-in one of its name: a broken one
+    // is refused, naming the file.
+    std::fs::create_dir_all(dir.join("experiments")).unwrap();
+    std::fs::write(dir.join("experiments/tictactoe.toml"), "[game]\nname = 7\n").unwrap();
+    let listed = sources(&dir);
+    assert!(
+        listed.contains(&(
+            "tictactoe".to_owned(),
+            "experiments/tictactoe.toml".to_owned()
+        )),
+        "{listed:?}"
+    );
+    let o = az_in(&dir, &["run", "tictactoe", "--run-dir", "runs/broken"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("experiments/tictactoe.toml") && !t.contains("built into"),
+        "{t}"
+    );
+    assert!(!t.contains("panicked"), "{t}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

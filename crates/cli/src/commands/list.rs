@@ -1,4 +1,5 @@
-//! `az list`: the registered games and the experiment manifests found.
+//! `az list`: the registered games and the experiment manifests, with where
+//! each comes from (a file, or built into the binary).
 
 use crate::games;
 use std::path::Path;
@@ -11,25 +12,10 @@ pub struct ListArgs {
     pub json: bool,
 }
 
-/// Experiment manifests (`*.toml`) in `dir`, by file stem, sorted.
-pub fn experiments(dir: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-        .collect();
-    names.sort();
-    names
-}
-
 /// Runs `az list` with `experiments_dir` searched for manifests.
 pub fn run(args: &ListArgs, experiments_dir: &Path) -> String {
     let games = games::all();
-    let exps = experiments(experiments_dir);
+    let exps = crate::experiments::all(experiments_dir);
     let mut out = Vec::new();
     if args.json {
         for g in &games {
@@ -42,8 +28,11 @@ pub fn run(args: &ListArgs, experiments_dir: &Path) -> String {
                 .to_string(),
             );
         }
-        for e in &exps {
-            out.push(serde_json::json!({"kind": "experiment", "name": e}).to_string());
+        for (name, source) in &exps {
+            out.push(
+                serde_json::json!({"kind": "experiment", "name": name, "source": source.describe()})
+                    .to_string(),
+            );
         }
         return out.join("\n");
     }
@@ -55,10 +44,10 @@ pub fn run(args: &ListArgs, experiments_dir: &Path) -> String {
             g.name, g.actions, s.planes, s.height, s.width, g.symmetries, g.notation
         ));
     }
-    out.push(format!("experiments ({}):", experiments_dir.display()));
-    if exps.is_empty() {
-        out.push("  (none)".to_owned());
-    }
-    out.extend(exps.iter().map(|e| format!("  {e}")));
+    out.push("experiments:".to_owned());
+    out.extend(
+        exps.iter()
+            .map(|(name, source)| format!("  {name:<14} {}", source.describe())),
+    );
     out.join("\n")
 }
