@@ -43,6 +43,16 @@ eval target opponent="random" games="100":
 play target *args:
     {{az}} play {{target}} {{args}}
 
+# Play and analyse in the browser: `just serve runs/connect4-...` then open the address
+# it prints (loopback; a running run's newest checkpoint is followed)
+serve target *args:
+    {{az}} serve {{target}} {{args}}
+
+# A trained network as a safetensors file: `just export runs/connect4-... -o net.safetensors`
+# (tools/reference_net.py runs it with numpy alone)
+export target *args:
+    {{az}} export {{target}} {{args}}
+
 # Exact values of positions on stdin: `echo 4455 | just solve connect4` (an empty
 # line is the initial position; a slow line reports progress on stderr). Rewrite
 # connect4's opening book (about 80 min on one core, docs/PERFORMANCE.md):

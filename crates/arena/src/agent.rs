@@ -43,6 +43,58 @@ impl<E> Agent<E> {
         search.run(&mut self.evaluator)?;
         Ok(search.result())
     }
+
+    /// [`analyze`](Agent::analyze) that shows its progress: `progress` gets the
+    /// move result so far about `steps` times along the search (after a pass
+    /// crosses each `simulations / steps`) and once at the end with `true`; it
+    /// returns false to stop the search there (a client that went away).
+    /// Returns the last result.
+    ///
+    /// # Errors
+    /// [`EvaluatorGone`] if the evaluator stopped answering.
+    ///
+    /// # Panics
+    /// If the game is over at `position`.
+    pub fn analyze_in_steps<G: Game>(
+        &mut self,
+        position: &G,
+        steps: u32,
+        mut progress: impl FnMut(&MoveResult<G::Move>, bool) -> bool,
+    ) -> Result<MoveResult<G::Move>, EvaluatorGone>
+    where
+        E: Evaluator<G>,
+    {
+        assert!(!position.is_terminal(), "analyze a finished game");
+        let mut search = Search::new(position.clone(), self.config.clone());
+        let every = (self.config.simulations / steps.max(1)).max(1);
+        let mut next = every;
+        let mut leaves = Vec::new();
+        let mut result = MoveResult::default();
+        while !search.is_done() {
+            leaves.clear();
+            let g = search.gather(&mut leaves);
+            if leaves.is_empty() {
+                if g.terminals == 0 {
+                    break; // nothing can progress: no leaf is in flight here
+                }
+            } else {
+                let answers = self.evaluator.evaluate(&leaves)?;
+                for (leaf, (policy, value)) in leaves.iter().zip(answers.iter()) {
+                    search.apply(leaf, policy, value);
+                }
+            }
+            if search.simulations() >= next && !search.is_done() {
+                next = search.simulations() + every;
+                search.result_into(&mut result);
+                if !progress(&result, false) {
+                    return Ok(result);
+                }
+            }
+        }
+        search.result_into(&mut result);
+        progress(&result, true);
+        Ok(result)
+    }
 }
 
 impl<M: BatchModel> Agent<ModelEvaluator<M>> {
@@ -83,6 +135,31 @@ mod tests {
         assert_eq!(a.pv[0], best);
         // The first simulation evaluates the root itself; the other 199 went to moves.
         assert_eq!(a.moves.iter().map(|m| m.visits).sum::<u32>(), 199);
+    }
+
+    #[test]
+    fn the_stepwise_search_ends_where_the_plain_one_does() {
+        let p = TicTacToe::from_moves("a1 b2").unwrap();
+        let whole = agent(200).analyze(&p).unwrap();
+        let mut seen = Vec::new();
+        let stepwise = agent(200)
+            .analyze_in_steps(&p, 8, |r, done| {
+                seen.push((r.moves.iter().map(|m| m.visits).sum::<u32>(), done));
+                true
+            })
+            .unwrap();
+        // Same config, same deterministic root: the same tree at the end.
+        assert_eq!(stepwise.chosen, whole.chosen);
+        assert_eq!(stepwise.pv, whole.pv);
+        assert_eq!(stepwise.value, whole.value);
+        // Progress along the way, growing, then the end once.
+        assert!(seen.len() >= 6, "{seen:?}");
+        assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "{seen:?}");
+        assert_eq!(seen.iter().filter(|s| s.1).count(), 1);
+        assert_eq!(seen.last(), Some(&(199, true)));
+        // A consumer that stops early gets what there was.
+        let stopped = agent(200).analyze_in_steps(&p, 8, |_, _| false).unwrap();
+        assert!(stopped.moves.iter().map(|m| m.visits).sum::<u32>() < 199);
     }
 
     #[test]

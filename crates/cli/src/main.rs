@@ -1,7 +1,9 @@
 //! `az`: the command line of the az framework. See `az --help`.
 
 use az_cli::bench;
-use az_cli::commands::{analyze, cluster, eval, list, mistakes, new_game, perft, play, run, solve};
+use az_cli::commands::{
+    analyze, cluster, eval, export, list, mistakes, new_game, perft, play, run, serve, solve,
+};
 use az_cli::error::{EXIT_BAD_INPUT, exit_code};
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -26,10 +28,14 @@ enum Command {
     Learner(cluster::LearnerArgs),
     /// A match of a trained agent (run directory or checkpoint) against an opponent.
     Eval(eval::EvalArgs),
+    /// A trained network as a file for other tools (safetensors, architecture in its metadata).
+    Export(export::ExportArgs),
     /// A trained agent's mistake rates per game phase against the game's oracle.
     Mistakes(mistakes::MistakesArgs),
     /// Play against a trained agent in the terminal.
     Play(play::PlayArgs),
+    /// Play and analyse in the browser: an HTTP server and its page (loopback by default).
+    Serve(serve::ServeArgs),
     /// The agent's search on positions read from stdin (one per line).
     Analyze(analyze::AnalyzeArgs),
     /// Exact values of positions read from stdin (one per line, in the game's notation).
@@ -52,9 +58,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<String> {
         Command::Perft(args) => perft::run(&args)?,
         Command::Solve(args) => solve::run(&args)?,
         Command::Eval(args) => eval::run(&args)?,
+        Command::Export(args) => export::run(&args)?,
         Command::Mistakes(args) => mistakes::run(&args)?,
         Command::Play(args) => play::run(&args)?,
         Command::Analyze(args) => analyze::run(&args)?,
+        Command::Serve(args) => serve::run(&args)?,
         Command::Bench(cmd) => bench::run(&cmd)?,
         Command::NewGame(args) => new_game::run(&args)?,
     })

@@ -53,8 +53,12 @@ pub fn resolve(target: &str, overrides: &[String]) -> Result<Target, BadInput> {
         )));
     };
     let manifest = run.join("manifest.toml");
-    let exp = Experiment::load(&manifest, overrides, &crate::games::names())
+    let mut exp = Experiment::load(&manifest, overrides, &crate::games::names())
         .map_err(|e| BadInput(e.to_string()))?;
+    // The experiment's own name (not the file's, manifest.toml) where the run recorded it.
+    if let Ok(record) = az_run::RunDir::new(&run).read_record() {
+        exp.name = record.experiment;
+    }
     Ok(Target { exp, checkpoint })
 }
 

@@ -13,6 +13,9 @@ use std::sync::Arc;
 #[cfg(feature = "flex")]
 use az_kernels::Tower;
 
+mod export;
+pub use export::NamedTensor;
+
 /// Without the `flex` feature there is no resident tower: this type has no
 /// values, so [`InferenceNet`]'s `tower` is always `None`.
 #[cfg(not(feature = "flex"))]

@@ -23,6 +23,6 @@ mod inference;
 mod loss;
 mod net;
 
-pub use inference::InferenceNet;
+pub use inference::{InferenceNet, NamedTensor};
 pub use loss::{Losses, losses, masked_log_softmax};
 pub use net::{ConvBn, NetConfig, PolicyValueNet, ResBlock};

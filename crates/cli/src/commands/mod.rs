@@ -3,12 +3,14 @@
 pub mod analyze;
 pub mod cluster;
 pub mod eval;
+pub mod export;
 pub mod list;
 pub mod mistakes;
 pub mod new_game;
 pub mod perft;
 pub mod play;
 pub mod run;
+pub mod serve;
 pub mod solve;
 
 /// A position given on line `index` (0-based) of stdin in the game's notation;
