@@ -159,6 +159,8 @@ pub struct Metrics {
     pub game_sums: GameSums,
     /// When the last interval began, the local counters then, and the step.
     last: Option<(Instant, Option<LocalStats>, u64)>,
+    /// When the session's metrics began: its local counters started at zero then.
+    started: Instant,
     server_threads: usize,
     /// Threads' CPU time, and when it was last read.
     cpu: (CpuClock, Instant),
@@ -174,6 +176,7 @@ impl Metrics {
             train: TrainSums::default(),
             game_sums: GameSums::default(),
             last: None,
+            started: Instant::now(),
             server_threads,
             cpu: (CpuClock::new(), Instant::now()),
             snapshot: Snapshot::default(),
@@ -227,6 +230,16 @@ impl Metrics {
             if let (Some((workers, server)), Some((w0, s0))) = (local, &before) {
                 self.local_interval(st, now - t0, (workers, w0), (server, s0))?;
             }
+        } else if let Some((workers, server)) = local {
+            // The session's first interval: self-play's counters began at zero
+            // with the metrics, so a session shorter than one interval is seen too.
+            let zero: LocalStats = Default::default();
+            self.local_interval(
+                st,
+                now - self.started,
+                (workers, &zero.0),
+                (server, &zero.1),
+            )?;
         }
         if local.is_none() {
             // A learner's games come from actors: their results alone.
