@@ -67,32 +67,17 @@ impl<E> Agent<E> {
         assert!(!position.is_terminal(), "analyze a finished game");
         let mut search = Search::new(position.clone(), self.config.clone());
         let every = (self.config.simulations / steps.max(1)).max(1);
-        let mut next = every;
-        let mut leaves = Vec::new();
         let mut result = MoveResult::default();
-        while !search.is_done() {
-            leaves.clear();
-            let g = search.gather(&mut leaves);
-            if leaves.is_empty() {
-                if g.terminals == 0 {
-                    break; // nothing can progress: no leaf is in flight here
-                }
-            } else {
-                let answers = self.evaluator.evaluate(&leaves)?;
-                for (leaf, (policy, value)) in leaves.iter().zip(answers.iter()) {
-                    search.apply(leaf, policy, value);
-                }
-            }
-            if search.simulations() >= next && !search.is_done() {
-                next = search.simulations() + every;
-                search.result_into(&mut result);
-                if !progress(&result, false) {
-                    return Ok(result);
-                }
-            }
+        let mut stopped = false;
+        search.run_observed(&mut self.evaluator, every, |s| {
+            s.result_into(&mut result);
+            stopped = !progress(&result, false);
+            !stopped
+        })?;
+        if !stopped {
+            search.result_into(&mut result);
+            progress(&result, true);
         }
-        search.result_into(&mut result);
-        progress(&result, true);
         Ok(result)
     }
 }

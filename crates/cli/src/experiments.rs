@@ -93,9 +93,9 @@ pub fn all(dir: &Path) -> Vec<(String, Source)> {
             Some((name, Source::File(p)))
         })
         .collect();
-    for (name, _) in BUILT_IN {
-        if !out.iter().any(|(n, _)| n.as_str() == *name) {
-            out.extend(built_in(name).map(|s| ((*name).to_owned(), s)));
+    for &(name, text) in BUILT_IN {
+        if !out.iter().any(|(n, _)| n == name) {
+            out.push((name.to_owned(), Source::BuiltIn(name, text)));
         }
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));

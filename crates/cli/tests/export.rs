@@ -4,57 +4,17 @@
 
 #[allow(dead_code)] // az_stdin is for the tests that feed stdin
 mod common;
+#[path = "common/runs.rs"]
+mod runs;
 
 use common::text;
+use runs::{ROOT, az, trained};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-
-fn az(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_az"))
-        .args(args)
-        .current_dir(ROOT)
-        .env("RUST_BACKTRACE", "1")
-        .output()
-        .expect("running az")
-}
-
+/// A scratch directory of this test file.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("az-export-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// A short run of `experiment` that trains and checkpoints: its directory.
-fn trained(experiment: &str, dir: &Path) -> PathBuf {
-    let run = dir.join(experiment);
-    let o = az(&[
-        "run",
-        experiment,
-        "--no-progress",
-        "--max-seconds",
-        "10",
-        "--run-dir",
-        run.to_str().unwrap(),
-        "--set",
-        "train.min_replay=300",
-        "--set",
-        "train.checkpoint_every=20",
-        "--set",
-        "eval.opponents=[\"random\"]",
-        "--set",
-        "eval.games=2",
-        "--set",
-        "eval.mistake_positions=0",
-        "--set",
-        "selfplay.parallel_games=32",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let steps = std::fs::read_dir(run.join("checkpoints")).unwrap().count();
-    assert!(steps > 0, "no checkpoint: {}", text(&o));
-    run
+    runs::scratch("az-export-test", name)
 }
 
 /// A Python with numpy: `AZ_TB_PYTHON` (CI's virtualenv) or `python3`; `None`

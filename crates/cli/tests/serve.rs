@@ -5,60 +5,20 @@
 
 #[allow(dead_code)] // az_stdin is for the tests that feed stdin
 mod common;
+#[path = "common/runs.rs"]
+mod runs;
 
 use common::text;
+use runs::{az, trained};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-
-fn az(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_az"))
-        .args(args)
-        .current_dir(ROOT)
-        .env("RUST_BACKTRACE", "1")
-        .output()
-        .expect("running az")
-}
-
+/// A scratch directory of this test file.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("az-serve-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// A short run of `experiment` with a checkpoint: its directory.
-fn trained(experiment: &str, dir: &Path) -> PathBuf {
-    let run = dir.join(experiment);
-    let o = az(&[
-        "run",
-        experiment,
-        "--no-progress",
-        "--max-seconds",
-        "10",
-        "--run-dir",
-        run.to_str().unwrap(),
-        "--set",
-        "train.min_replay=300",
-        "--set",
-        "train.checkpoint_every=20",
-        "--set",
-        "eval.opponents=[\"random\"]",
-        "--set",
-        "eval.games=2",
-        "--set",
-        "eval.mistake_positions=0",
-        "--set",
-        "selfplay.parallel_games=32",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let checkpoints = std::fs::read_dir(run.join("checkpoints")).map_or(0, Iterator::count);
-    assert!(checkpoints > 0, "no checkpoint: {}", text(&o));
-    run
+    runs::scratch("az-serve-test", name)
 }
 
 /// `az serve` on a free loopback port, killed when dropped.

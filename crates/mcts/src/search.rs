@@ -180,9 +180,27 @@ impl<G: Game> Search<G> {
         &mut self,
         evaluator: &mut E,
     ) -> Result<SearchReport, EvaluatorGone> {
+        self.run_observed(evaluator, u32::MAX, |_| true)
+    }
+
+    /// [`run`](Search::run) that lets `observe` look at the search along the
+    /// way: after each pass that leaves the move's simulations at least
+    /// `every` past the last look (the first at `every`), while simulations
+    /// are left. `observe` returns false to stop the search there (nothing is
+    /// in flight then).
+    ///
+    /// # Errors
+    /// As [`run`](Search::run).
+    pub fn run_observed<E: Evaluator<G>>(
+        &mut self,
+        evaluator: &mut E,
+        every: u32,
+        mut observe: impl FnMut(&mut Self) -> bool,
+    ) -> Result<SearchReport, EvaluatorGone> {
         let mut pass = std::mem::take(&mut self.pass);
         let mut report = SearchReport::default();
         let mut no_cache = EvalCache::off();
+        let mut next = every;
         let outcome = loop {
             if self.is_done() {
                 break Ok(report);
@@ -195,11 +213,17 @@ impl<G: Game> Search<G> {
                 if g.terminals == 0 {
                     break Ok(report); // nothing can progress (no leaf is in flight here)
                 }
-                continue;
+            } else {
+                match evaluator.evaluate(pass.leaves()) {
+                    Ok(answers) => pass.apply(std::slice::from_mut(self), &answers, &mut no_cache),
+                    Err(e) => break Err(e),
+                }
             }
-            match evaluator.evaluate(pass.leaves()) {
-                Ok(answers) => pass.apply(std::slice::from_mut(self), &answers, &mut no_cache),
-                Err(e) => break Err(e),
+            if self.done >= next && !self.is_done() {
+                next = self.done.saturating_add(every);
+                if !observe(self) {
+                    break Ok(report);
+                }
             }
         };
         self.pass = pass;

@@ -154,6 +154,20 @@ fn player(p: Player) -> &'static str {
     }
 }
 
+/// Refuses a search of a finished game.
+///
+/// # Errors
+/// [`Refused`] (400) when the game is over.
+pub fn searchable<G: Board>(r: &Request<G>) -> Result<(), Refused> {
+    if r.position.is_terminal() {
+        return Err(Refused(
+            400,
+            "the game is over: nothing to search".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
 /// `POST /api/search`: the agent's search on the request's position, with
 /// `line` called on each snapshot (about 8 along the way, then the last with
 /// `"done": true`); `line` returns false when the client has gone.
@@ -165,12 +179,7 @@ pub fn search<G: Board>(
     r: &Request<G>,
     mut line: impl FnMut(&Value) -> bool,
 ) -> Result<(), Refused> {
-    if r.position.is_terminal() {
-        return Err(Refused(
-            400,
-            "the game is over: nothing to search".to_owned(),
-        ));
-    }
+    searchable(r)?;
     let loaded = state.weights.current::<G>();
     let mut config = state.config.clone();
     config.simulations = r.simulations.unwrap_or(config.simulations);

@@ -95,11 +95,7 @@ fn respond<G: Board>(
 /// `POST /api/search`: snapshots as they come, one JSON object per line, each
 /// its own HTTP chunk; refused before the first byte as any other request.
 fn search<G: Board>(request: Request, state: &State, body: &[u8]) {
-    let r = match api::request::<G>(body) {
-        Ok(r) if r.position.is_terminal() => {
-            let refused = Refused(400, "the game is over: nothing to search".to_owned());
-            return reply_error(request, &refused);
-        }
+    let r = match api::request::<G>(body).and_then(|r| api::searchable(&r).map(|()| r)) {
         Ok(r) => r,
         Err(refused) => return reply_error(request, &refused),
     };
