@@ -166,6 +166,10 @@ pub struct SelfPlaySection {
     pub resign_threshold: Option<f32>,
     /// Share of games that never resign (false-resignation check).
     pub resign_check_share: f32,
+    /// Share of games that start with random moves (0 = none).
+    pub random_opening_share: f32,
+    /// Such a game's random moves: uniform in 1 to this.
+    pub random_opening_plies: u32,
 }
 
 impl Default for SelfPlaySection {
@@ -177,6 +181,8 @@ impl Default for SelfPlaySection {
             groups: 2,
             resign_threshold: None,
             resign_check_share: 0.1,
+            random_opening_share: 0.0,
+            random_opening_plies: 8,
         }
     }
 }
@@ -403,6 +409,9 @@ pub struct ReplaySection {
     /// Seconds between writes of finished games to the replay chunks: a killed
     /// run loses at most this much self-play.
     pub flush_seconds: f64,
+    /// Weight of the search's root value in the value target, against the
+    /// game's result: `(1 − w)·z + w·q`.
+    pub value_q_weight: f32,
 }
 
 impl Default for ReplaySection {
@@ -410,6 +419,7 @@ impl Default for ReplaySection {
         ReplaySection {
             capacity: 100_000,
             flush_seconds: 5.0,
+            value_q_weight: 0.0,
         }
     }
 }

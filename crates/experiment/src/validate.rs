@@ -133,6 +133,19 @@ pub(crate) fn check(m: &Manifest, path: &Path, games: &[&str]) -> Result<(), Man
         1.0,
         false,
     )?;
+    c.real(
+        "selfplay.random_opening_share",
+        f64::from(s.random_opening_share),
+        0.0,
+        1.0,
+        false,
+    )?;
+    c.int(
+        "selfplay.random_opening_plies",
+        s.random_opening_plies,
+        1,
+        1024,
+    )?;
 
     let i = &m.inference;
     c.int("inference.max_batch", i.max_batch, 1, 1 << 16)?;
@@ -175,6 +188,13 @@ pub(crate) fn check(m: &Manifest, path: &Path, games: &[&str]) -> Result<(), Man
         0.0,
         3600.0,
         true,
+    )?;
+    c.real(
+        "replay.value_q_weight",
+        f64::from(m.replay.value_q_weight),
+        0.0,
+        1.0,
+        false,
     )?;
     if m.replay.capacity < m.train.batch_size {
         return Err(c.fail(

@@ -75,6 +75,32 @@ fn the_root_settings_are_read_and_refused_with_reasons() {
 }
 
 #[test]
+fn random_openings_are_read_and_refused_with_reasons() {
+    let text = "[game]\nname = \"connect4\"\n[selfplay]\nrandom_opening_share = 0.5\n\
+                random_opening_plies = 12\n";
+    let e = load(text, &[]).unwrap();
+    assert_eq!(e.manifest.selfplay.random_opening_share, 0.5);
+    assert_eq!(e.manifest.selfplay.random_opening_plies, 12);
+    assert_eq!(load(&e.to_toml(), &[]).unwrap().manifest, e.manifest);
+    let base = "[game]\nname = \"connect4\"\n[selfplay]\n";
+    for (extra, key, allowed) in [
+        (
+            "random_opening_share = 1.5\n",
+            "selfplay.random_opening_share",
+            "[0, 1]",
+        ),
+        (
+            "random_opening_plies = 0\n",
+            "selfplay.random_opening_plies",
+            "from 1 to 1024",
+        ),
+    ] {
+        let e = err(&format!("{base}{extra}"));
+        assert!(e.contains(key) && e.contains(allowed), "{extra}: {e}");
+    }
+}
+
+#[test]
 fn errors_name_file_key_value_and_what_is_allowed() {
     let e = err("[game]\nname = \"connect4\"\n[mcts]\nsimulations = 0\n");
     assert!(

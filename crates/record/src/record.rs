@@ -9,12 +9,17 @@ use az_game::{Game, Outcome, Player};
 pub struct GameRecord<G: Game> {
     /// Moves from the initial position.
     pub moves: Vec<G::Move>,
-    /// `moves.len() × NUM_ACTIONS` visit distributions, one row per ply.
+    /// `moves.len() × NUM_ACTIONS` visit distributions, one row per ply (all
+    /// zero where the move was not searched for a policy target).
     pub policies: Vec<f32>,
     /// Root value for the player to move, per ply.
     pub root_values: Vec<f32>,
     /// The result: by the rules, or by resignation.
     pub outcome: Outcome,
+    /// The first `random_plies` moves were played at random without a search
+    /// (a random opening): their positions are not training positions (their
+    /// policy rows and root values are zero).
+    pub random_plies: usize,
     /// The player who resigned, if the game ended so.
     pub resigned: Option<Player>,
     /// This game was chosen never to resign (the false-resignation check).
@@ -44,6 +49,11 @@ impl<G: Game> GameRecord<G> {
     /// Policy target of ply `i`.
     pub fn policy(&self, i: usize) -> &[f32] {
         &self.policies[i * G::NUM_ACTIONS..(i + 1) * G::NUM_ACTIONS]
+    }
+
+    /// Positions that train the network: those after the random opening.
+    pub fn training_len(&self) -> usize {
+        self.moves.len().saturating_sub(self.random_plies)
     }
 
     /// The positions before each move, with the value target for the player to move.

@@ -23,6 +23,8 @@ pub struct ReplayBuffer<G: Game> {
     games: u64,
     symmetries: Vec<Symmetry>,
     scratch: Vec<f32>,
+    /// Weight of the root value in the value target (0: the result alone).
+    q_weight: f32,
 }
 
 impl<G: Game> ReplayBuffer<G> {
@@ -38,7 +40,15 @@ impl<G: Game> ReplayBuffer<G> {
             games: 0,
             symmetries: (0..G::NUM_SYMMETRIES).map(G::symmetry).collect(),
             scratch: vec![0.0; G::SHAPE.len()],
+            q_weight: 0.0,
         }
+    }
+
+    /// The same window with value targets `(1 − w)·z + w·q`: the game's result
+    /// `z` mixed with the search's root value `q` at the position, `w` in `[0, 1]`.
+    pub fn with_value_q_weight(mut self, w: f32) -> Self {
+        self.q_weight = w.clamp(0.0, 1.0);
+        self
     }
 
     /// Positions held.
@@ -92,10 +102,14 @@ impl<G: Game> ReplayBuffer<G> {
         self.added += 1;
     }
 
-    /// Adds every position of a finished game.
+    /// Adds every training position of a finished game (those after its random
+    /// opening, if it had one).
     pub fn add_game(&mut self, game: &GameRecord<G>) {
-        for (i, (position, z)) in game.positions().enumerate() {
-            self.push(position, game.policy(i), z);
+        let skip = game.random_plies;
+        let w = self.q_weight;
+        for (i, (position, z)) in game.positions().enumerate().skip(skip) {
+            let value = (1.0 - w) * z + w * game.root_values[i];
+            self.push(position, game.policy(i), value);
         }
         self.games += 1;
     }

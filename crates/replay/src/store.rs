@@ -7,9 +7,12 @@
 //! outcome `i8` (1 first wins, -1 second wins, 0 draw), resigned `i8` and
 //! would-have-resigned `i8` (-1 none, 0 first, 1 second), resign-disabled `u8`,
 //! and (version 2) the origin: `u8` 0 for a game played in this process, or 1
-//! followed by the actor `u64`, its game number `u64` and the weights step `u64`;
-//! then the CRC-32 of everything before it. Version 1 files (no origin) are read. A file is written to `*.tmp` and
-//! renamed into place, so a run killed at any moment leaves only whole chunks.
+//! followed by the actor `u64`, its game number `u64` and the weights step `u64`,
+//! and (version 3) the random opening's length `u16` (moves played at random
+//! before the first searched one); then the CRC-32 of everything before it.
+//! Versions 1 (no origin) and 2 (no random opening) are read. A file is written
+//! to `*.tmp` and renamed into place, so a run killed at any moment leaves only
+//! whole chunks.
 
 use crate::ReplayBuffer;
 use az_game::{Game, Outcome, Player};
@@ -19,7 +22,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 8] = b"AZREPLAY";
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 
 /// A replay file that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +99,8 @@ pub fn encode_chunk<G: Game>(games: &[GameRecord<G>]) -> Vec<u8> {
                 }
             }
         }
+        let random = u16::try_from(g.random_plies).expect("a random opening fits a u16");
+        b.extend_from_slice(&random.to_le_bytes());
     }
     let crc = crc32fast::hash(&b);
     b.extend_from_slice(&crc.to_le_bytes());
@@ -230,11 +235,22 @@ pub fn decode_chunk<G: Game>(bytes: &[u8], path: &Path) -> Result<Vec<GameRecord
         } else {
             None
         };
+        let random_plies = if version >= 3 {
+            r.u16().map_err(corrupt)? as usize
+        } else {
+            0
+        };
+        if random_plies > n {
+            return Err(corrupt(format!(
+                "game {gi}: a random opening of {random_plies} moves in a game of {n}"
+            )));
+        }
         games.push(GameRecord {
             moves,
             policies,
             root_values,
             outcome,
+            random_plies,
             resigned,
             resign_disabled,
             would_have_resigned: would,

@@ -29,6 +29,7 @@ fn random_game<G: Game>(rng: &mut SmallRng, index: u64) -> GameRecord<G> {
         policies,
         root_values,
         outcome: p.outcome().unwrap(),
+        random_plies: 0,
         resigned: None,
         resign_disabled: index % 3 == 0,
         would_have_resigned: None,
@@ -84,16 +85,17 @@ fn origins_round_trip_and_version_1_chunks_are_read() {
         .cloned()
         .map(|g| GameRecord { origin: None, ..g })
         .collect();
-    let v2 = encode_chunk(&local);
-    let mut v1 = v2[..v2.len() - 4].to_vec();
+    let v3 = encode_chunk(&local);
+    let mut v1 = v3[..v3.len() - 4].to_vec();
     v1[8..12].copy_from_slice(&1u32.to_le_bytes());
-    // Each game ends with its origin code (0): drop them, walking from the end.
+    // Each game ends with its origin code (0) and its random opening's length
+    // (0 as a u16): drop them, walking from the end.
     let mut at = v1.len();
     for g in local.iter().rev() {
         let n = g.len();
-        assert_eq!(v1[at - 1], 0);
-        v1.remove(at - 1);
-        at -= 1 + 4 + 2 * n + 4 * (n * TicTacToe::NUM_ACTIONS + n) + 4;
+        assert_eq!(v1[at - 3..at], [0, 0, 0]);
+        v1.drain(at - 3..at);
+        at -= 3 + 4 + 2 * n + 4 * (n * TicTacToe::NUM_ACTIONS + n) + 4;
     }
     let crc = crc32fast::hash(&v1);
     v1.extend_from_slice(&crc.to_le_bytes());
@@ -101,6 +103,50 @@ fn origins_round_trip_and_version_1_chunks_are_read() {
     assert_eq!(old.len(), 6);
     assert!(old.iter().all(|g| g.origin.is_none()));
     assert_eq!(old[5].moves, gs[5].moves);
+}
+
+#[test]
+fn a_random_opening_round_trips_and_trains_only_the_searched_positions() {
+    let mut gs = games::<Connect4>(4, 5);
+    gs[1].random_plies = 3;
+    gs[3].random_plies = gs[3].len();
+    let back = decode_chunk::<Connect4>(&encode_chunk(&gs), Path::new("c.azr")).unwrap();
+    assert_eq!(back, gs);
+    let mut buffer = ReplayBuffer::<Connect4>::new(10_000);
+    buffer.add_game(&back[1]);
+    assert_eq!(buffer.len(), back[1].len() - 3);
+    assert_eq!(back[1].training_len(), back[1].len() - 3);
+    // The first position kept is the one after the three random moves.
+    let third: Connect4 = back[1].positions().nth(3).unwrap().0;
+    assert_eq!(buffer.get(0).0.position_hash(), third.position_hash());
+    assert_eq!(buffer.get(0).1, back[1].policy(3));
+    buffer.add_game(&back[3]);
+    assert_eq!(
+        buffer.len(),
+        back[1].len() - 3,
+        "an all-random game adds nothing"
+    );
+    // A length past the game's end is refused, naming the game.
+    let mut bad = gs[..1].to_vec();
+    bad[0].random_plies = bad[0].len() + 1;
+    let err = decode_chunk::<Connect4>(&encode_chunk(&bad), Path::new("bad.azr")).unwrap_err();
+    assert!(
+        err.to_string().contains("bad.azr") && err.to_string().contains("game 0"),
+        "{err}"
+    );
+}
+
+#[test]
+fn value_targets_mix_the_result_with_the_root_value_by_the_weight() {
+    let g = &games::<Connect4>(1, 9)[0];
+    for w in [0.0f32, 0.25, 1.0] {
+        let mut buffer = ReplayBuffer::<Connect4>::new(1000).with_value_q_weight(w);
+        buffer.add_game(g);
+        for (i, (_, z)) in g.positions().enumerate() {
+            let want = (1.0 - w) * z + w * g.root_values[i];
+            assert!((buffer.get(i).2 - want).abs() < 1e-6, "w {w} ply {i}");
+        }
+    }
 }
 
 #[test]

@@ -10,7 +10,7 @@ use az_mcts::{
     Fpu, GumbelRoot, PuctRoot, RootPolicy, SearchConfig, TemperatureSchedule, VirtualLoss,
 };
 use az_model::NetConfig;
-use az_selfplay::{PlayoutCap, SelfPlayConfig};
+use az_selfplay::{PlayoutCap, RandomOpening, SelfPlayConfig};
 use az_train::{OptimizerKind, Schedule, TrainConfig};
 use std::time::Duration;
 
@@ -69,6 +69,10 @@ pub fn selfplay_config(exp: &Experiment) -> SelfPlayConfig {
         playout_cap: m.mcts.fast_simulations.map(|fast| PlayoutCap {
             fast_simulations: fast,
             full_share: m.mcts.full_search_share,
+        }),
+        random_opening: (s.random_opening_share > 0.0).then_some(RandomOpening {
+            share: s.random_opening_share,
+            max_plies: s.random_opening_plies,
         }),
     }
 }

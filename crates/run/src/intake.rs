@@ -9,6 +9,7 @@ use crate::RunError;
 use crate::metrics::Metrics;
 use crate::report::Out;
 use crate::run_dir::RunDir;
+use az_experiment::ReplaySection;
 use az_game::{Game, Outcome, Player};
 use az_record::GameRecord;
 use az_record::remote::Delivery;
@@ -62,12 +63,13 @@ impl<G: Game> Intake<G> {
     /// [`RunError::Replay`] naming the first chunk that cannot be read.
     pub fn open(
         dir: &RunDir,
-        capacity: usize,
-        flush_seconds: f64,
+        replay: &ReplaySection,
         meta: &CheckpointMeta,
         out: &Out,
     ) -> Result<Self, RunError> {
-        let mut buffer = ReplayBuffer::<G>::new(capacity);
+        let (capacity, flush_seconds) = (replay.capacity, replay.flush_seconds);
+        let mut buffer =
+            ReplayBuffer::<G>::new(capacity).with_value_q_weight(replay.value_q_weight);
         let store = ReplayStore::open(&dir.replay(), &mut buffer)?;
         if !buffer.is_empty() {
             out.line(&format!(
@@ -93,7 +95,7 @@ impl<G: Game> Intake<G> {
     /// Takes one finished game.
     pub fn add(&mut self, r: GameRecord<G>, metrics: &mut Metrics) {
         self.buffer.add_game(&r);
-        self.positions_total += r.len() as u64;
+        self.positions_total += r.training_len() as u64;
         self.games_total += 1;
         self.games_session += 1;
         let g = &mut metrics.game_sums;
@@ -217,12 +219,21 @@ mod tests {
             root_values: vec![0.0; n],
             moves,
             outcome,
+            random_plies: 0,
             resigned: None,
             resign_disabled: false,
             would_have_resigned: None,
             worker: 0,
             game_index: 0,
             origin: None,
+        }
+    }
+
+    fn window(capacity: usize, flush_seconds: f64) -> ReplaySection {
+        ReplaySection {
+            capacity,
+            flush_seconds,
+            ..ReplaySection::default()
         }
     }
 
@@ -258,13 +269,13 @@ mod tests {
         for chunk in 0..3 {
             for _ in 0..4 + chunk {
                 let g = random_game(&mut seed);
-                positions += g.len() as u64;
+                positions += g.training_len() as u64;
                 store.push(g);
             }
             store.flush(100_000).unwrap();
         }
         let fresh = meta(0, 0);
-        let intake = Intake::<TicTacToe>::open(&dir, 100_000, 5.0, &fresh, &out).unwrap();
+        let intake = Intake::<TicTacToe>::open(&dir, &window(100_000, 5.0), &fresh, &out).unwrap();
         assert_eq!(intake.positions_total, positions);
         assert_eq!(intake.games_total, 4 + 5 + 6);
         assert_eq!(intake.buffer.len() as u64, positions);
@@ -274,7 +285,8 @@ mod tests {
             "{log}"
         );
         // A checkpoint that counted more (chunks pruned from the window) wins.
-        let intake = Intake::<TicTacToe>::open(&dir, 100_000, 5.0, &meta(10_000, 900), &out);
+        let intake =
+            Intake::<TicTacToe>::open(&dir, &window(100_000, 5.0), &meta(10_000, 900), &out);
         let intake = intake.unwrap();
         assert_eq!((intake.positions_total, intake.games_total), (10_000, 900));
         std::fs::remove_dir_all(dir.root()).unwrap();
@@ -287,7 +299,8 @@ mod tests {
         let out = Out::new(dir.clone(), false);
         let writer = az_monitor::EventWriter::create(&dir.events()).unwrap();
         let mut metrics = Metrics::new(writer, 1);
-        let mut intake = Intake::<TicTacToe>::open(&dir, 1000, 0.05, &meta(0, 0), &out).unwrap();
+        let mut intake =
+            Intake::<TicTacToe>::open(&dir, &window(1000, 0.05), &meta(0, 0), &out).unwrap();
         let mut seed = 8;
         intake.add(random_game(&mut seed), &mut metrics);
         intake.flush_if_due().unwrap();

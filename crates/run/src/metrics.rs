@@ -371,6 +371,11 @@ fn write_selfplay(
     if dw.games > 0 {
         w.scalar("selfplay/game_length", st, dw.mean_game_length())?;
     }
+    if dw.games > 0 && total.random_plies > 0 {
+        // Random openings: their moves per game (searched moves are not in them).
+        let r = dw.random_plies as f64 / dw.games as f64;
+        w.scalar("selfplay/random_plies", st, r)?;
+    }
     write_results(w, st, g)?;
     if dw.resign_checks > 0 {
         let r = dw.false_resignations as f64 / dw.resign_checks as f64;

@@ -53,7 +53,7 @@ impl<G: Game> Run<G> {
         let (trainer, meta) = learner::<G>(exp, device, &dir, opts.resume, &out)?;
         clock.resumed_after(meta.elapsed_seconds);
         let replay = &exp.manifest.replay;
-        let intake = Intake::open(&dir, replay.capacity, replay.flush_seconds, &meta, &out)?;
+        let intake = Intake::open(&dir, replay, &meta, &out)?;
         let (ladder, previous) =
             Ladder::open::<G>(exp, &opponents, &dir, opts.resume, device, &out)?;
         let evaluations = meta.evaluations;

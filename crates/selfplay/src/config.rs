@@ -28,6 +28,20 @@ pub struct SelfPlayConfig {
     pub seed: u64,
     /// Playout cap randomization (`None`: every move a full search).
     pub playout_cap: Option<PlayoutCap>,
+    /// Random openings (`None`: every game starts from the initial position).
+    pub random_opening: Option<RandomOpening>,
+}
+
+/// Games that start with a few uniformly random moves, played without a
+/// search and not trained on, so that self-play also meets (and learns from)
+/// positions its own play avoids: the unbalanced positions of weaker players.
+/// A diversity device like KataGo's randomized openings (Wu 2019, section 5).
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct RandomOpening {
+    /// Share of games, in `(0, 1]`, that start with random moves.
+    pub share: f32,
+    /// Such a game's random moves: uniform in `1..=max_plies`.
+    pub max_plies: u32,
 }
 
 /// Playout cap randomization (Wu 2019, "Accelerating Self-Play Learning in
@@ -64,6 +78,7 @@ impl Default for SelfPlayConfig {
             max_games: None,
             seed: 0,
             playout_cap: None,
+            random_opening: None,
         }
     }
 }

@@ -13,7 +13,7 @@ mod stats;
 mod worker;
 
 pub use az_record::GameRecord;
-pub use config::{PlayoutCap, SelfPlayConfig};
+pub use config::{PlayoutCap, RandomOpening, SelfPlayConfig};
 pub use stats::{TimeSplit, WorkerStats, WorkerTimes};
 pub use worker::StopReason;
 

@@ -62,6 +62,8 @@ pub struct WorkerStats {
     pub moves: u64,
     /// Of those, moves of a fast search (playout cap randomization): no policy target.
     pub fast_moves: u64,
+    /// Moves of random openings, played without a search (not in `moves`).
+    pub random_plies: u64,
     /// Leaves sent to the network.
     pub evaluations: u64,
     /// Leaves answered by the evaluation cache.
@@ -93,6 +95,7 @@ impl WorkerStats {
         self.games += o.games;
         self.moves += o.moves;
         self.fast_moves += o.fast_moves;
+        self.random_plies += o.random_plies;
         self.evaluations += o.evaluations;
         self.cache_hits += o.cache_hits;
         self.cache_lookups += o.cache_lookups;
@@ -175,6 +178,7 @@ impl WorkerStats {
             games: self.games - earlier.games,
             moves: self.moves - earlier.moves,
             fast_moves: self.fast_moves - earlier.fast_moves,
+            random_plies: self.random_plies - earlier.random_plies,
             evaluations: self.evaluations - earlier.evaluations,
             cache_hits: self.cache_hits - earlier.cache_hits,
             cache_lookups: self.cache_lookups - earlier.cache_lookups,

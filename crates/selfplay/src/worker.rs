@@ -36,6 +36,8 @@ struct GameInPlay<G: Game> {
     /// This move is searched fast (playout cap randomization): its policy
     /// target is not recorded.
     fast: bool,
+    /// Leading moves played at random (no search, no targets).
+    random_plies: usize,
 }
 
 /// Games that share one request per round.
@@ -115,6 +117,7 @@ impl<G: Game> Worker<G> {
                 game_index: 0,
                 active: false,
                 fast: false,
+                random_plies: 0,
             })
             .collect();
         let groups = (0..groups_n)
@@ -159,11 +162,16 @@ impl<G: Game> Worker<G> {
         }
         let disabled = self.config.resign_threshold.is_some()
             && self.rng.random::<f32>() < self.config.resign_check_share;
-        self.searches[s].reset(G::new());
         let game = &mut self.games[s];
         game.moves.clear();
         game.policies.clear();
         game.values.clear();
+        let start = random_opening(self.config.random_opening, &mut self.rng, &mut game.moves);
+        game.random_plies = game.moves.len();
+        game.policies.resize(game.moves.len() * G::NUM_ACTIONS, 0.0);
+        game.values.resize(game.moves.len(), 0.0);
+        self.stats.random_plies += game.moves.len() as u64;
+        self.searches[s].reset(start);
         game.resign_disabled = disabled;
         game.would_resign = None;
         game.game_index = self.games_played;
@@ -344,6 +352,7 @@ impl<G: Game> Worker<G> {
             policies: std::mem::take(&mut game.policies),
             root_values: std::mem::take(&mut game.values),
             outcome,
+            random_plies: game.random_plies,
             resigned,
             resign_disabled: game.resign_disabled,
             would_have_resigned: game.would_resign,
@@ -364,4 +373,32 @@ impl<G: Game> Worker<G> {
         self.start_game(s);
         Ok(())
     }
+}
+
+/// The start of a game: the initial position, or (for a share of games) the
+/// position after a uniformly drawn number of uniformly random moves, which are
+/// appended to `moves`. A random move that would end the game is not played
+/// (the opening then stops short), so the game always has a move to search.
+fn random_opening<G: Game>(
+    opening: Option<crate::RandomOpening>,
+    rng: &mut SmallRng,
+    moves: &mut Vec<G::Move>,
+) -> G {
+    let mut position = G::new();
+    let Some(o) = opening.filter(|o| rng.random::<f32>() < o.share) else {
+        return position;
+    };
+    let plies = rng.random_range(1..=o.max_plies.max(1));
+    for _ in 0..plies {
+        let legal = position.legal_moves();
+        let mv = legal[rng.random_range(0..legal.len())];
+        let mut next = position.clone();
+        next.apply_unchecked(mv);
+        if next.is_terminal() {
+            break;
+        }
+        moves.push(mv);
+        position = next;
+    }
+    position
 }

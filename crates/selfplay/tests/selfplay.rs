@@ -4,7 +4,7 @@
 use az_game::{Game, Outcome};
 use az_infer::{BatchModel, Server, ServerConfig, UniformModel};
 use az_mcts::{GumbelRoot, RootPolicy, SearchConfig};
-use az_selfplay::{GameRecord, PlayoutCap, SelfPlay, SelfPlayConfig, StopReason};
+use az_selfplay::{GameRecord, PlayoutCap, RandomOpening, SelfPlay, SelfPlayConfig, StopReason};
 use az_tictactoe::TicTacToe;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -163,6 +163,52 @@ fn records_are_valid_games_and_stop_at_max_games() {
     );
     assert!(stats.evaluations > 0 && stats.requests > 0);
     assert!(stats.time.gather > Duration::ZERO && stats.time.wait > Duration::ZERO);
+}
+
+#[test]
+fn random_openings_are_legal_unsearched_and_kept_out_of_the_targets() {
+    let mut cfg = config(120);
+    cfg.random_opening = Some(RandomOpening {
+        share: 0.5,
+        max_plies: 4,
+    });
+    let (records, _, stats) = within(60, || play(model(), cfg));
+    assert_eq!(records.len(), 120);
+    let with = records.iter().filter(|r| r.random_plies > 0).count();
+    // 120 games at 0.5: within about 4 standard errors.
+    assert!(
+        (36..=84).contains(&with),
+        "{with} of 120 with a random opening"
+    );
+    let mut lengths = std::collections::BTreeSet::new();
+    for r in &records {
+        let k = r.random_plies;
+        assert!(
+            k <= 4 && k < r.len(),
+            "a random opening of {k} in {} moves",
+            r.len()
+        );
+        lengths.insert(k);
+        let mut pos = TicTacToe::new();
+        for (i, &mv) in r.moves.iter().enumerate() {
+            let sum: f32 = r.policy(i).iter().sum();
+            if i < k {
+                assert_eq!((sum, r.root_values[i]), (0.0, 0.0), "ply {i} of {k} random");
+            } else {
+                assert!((sum - 1.0).abs() < 1e-4, "searched ply {i} sums to {sum}");
+            }
+            pos = pos.apply(mv).expect("recorded moves are legal");
+        }
+        assert_eq!(pos.outcome(), Some(r.outcome));
+    }
+    assert_eq!(lengths, (0..=4).collect(), "every length from 0 to 4 drawn");
+    let random: usize = records.iter().map(|r| r.random_plies).sum();
+    assert_eq!(stats.random_plies, random as u64);
+    let searched: usize = records.iter().map(|r| r.training_len()).sum();
+    assert_eq!(
+        stats.moves, searched as u64,
+        "random moves are not searched moves"
+    );
 }
 
 #[test]
