@@ -106,6 +106,9 @@ pub(crate) fn learner<G: Game>(
         }
     }
     let fresh = CheckpointMeta::fresh(G::NAME);
+    // The first weights come from the backend's generator: seeded by the run's
+    // seed, so runs with the same seed start from the same network.
+    device.seed(exp.manifest.run.seed);
     Ok((Trainer::new(net_cfg, train_cfg, device), fresh))
 }
 
@@ -127,4 +130,46 @@ pub fn load_inference_net<G: Game>(
         device,
     )?;
     Ok(trainer.inference_net(device))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// Held by the tests that draw from the backend's (process-wide) generator,
+    /// so that a seeded draw is not interleaved with another test's.
+    pub(crate) static BACKEND_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    /// The first network of a fresh run with `seed`: its policy and value on one
+    /// fixed position (the checkpoint bytes also hold Burn's random parameter ids).
+    fn fresh_weights(seed: u64, name: &str) -> Vec<f32> {
+        let text = format!("[game]\nname = \"tictactoe\"\n[run]\nseed = {seed}\n");
+        let exp = Experiment::from_toml(&text, Path::new("t.toml"), &[], &["tictactoe"]).unwrap();
+        let root = std::env::temp_dir().join(format!("az-seed-{name}-{}", std::process::id()));
+        let dir = RunDir::new(&root);
+        let out = Out::new(dir.clone(), false);
+        let (trainer, meta) =
+            learner::<az_tictactoe::TicTacToe>(&exp, &Device::flex(), &dir, false, &out).unwrap();
+        assert_eq!(meta.step, 0);
+        let _ = std::fs::remove_dir_all(&root);
+        let mut net = crate::net_model::NetModel(trainer.inference_net(&Device::flex()));
+        let inputs: Vec<f32> = (0..27).map(|i| (i % 5) as f32 / 4.0).collect();
+        let (mut out, mut value) = (vec![0.0; 9], [0.0]);
+        az_infer::BatchModel::forward(&mut net, 1, &inputs, &[1.0; 9], &mut out, &mut value);
+        out.push(value[0]);
+        out
+    }
+
+    #[test]
+    fn a_fresh_network_is_drawn_from_the_runs_seed() {
+        let _rng = BACKEND_RNG.lock();
+        let (a, b, c) = (
+            fresh_weights(5, "a"),
+            fresh_weights(5, "b"),
+            fresh_weights(6, "c"),
+        );
+        assert!(a == b, "the same seed gave different first weights");
+        assert!(a != c, "seeds 5 and 6 gave the same first weights");
+    }
 }

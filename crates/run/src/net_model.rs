@@ -59,6 +59,7 @@ mod tests {
 
     #[test]
     fn illegal_moves_get_zero_probability() {
+        let _rng = crate::checkpoint::tests::BACKEND_RNG.lock();
         let device = Device::flex();
         let net = InferenceNet::new(&PolicyValueNet::new(&CFG, &device), CFG, &device);
         let mut model = NetModel(net.clone());
