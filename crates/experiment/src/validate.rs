@@ -166,11 +166,14 @@ pub(crate) fn check(m: &Manifest, path: &Path, games: &[&str]) -> Result<(), Man
         c.int("train.lr_step_every", tr.lr_step_every, 1, u64::MAX)?;
         c.real("train.lr_step_factor", tr.lr_step_factor, 0.0, 1.0, true)?;
     }
-    if tr.lr_schedule == ScheduleSpec::Cosine && m.run.max_steps.is_none() {
+    if tr.lr_schedule == ScheduleSpec::Cosine
+        && m.run.max_steps.is_none()
+        && m.run.max_evaluations.is_none()
+    {
         return Err(c.fail(
             "train.lr_schedule",
             "\"cosine\"",
-            "\"constant\" or \"step\" unless run.max_steps is set",
+            "\"constant\" or \"step\" unless run.max_steps or run.max_evaluations is set",
         ));
     }
     c.real("train.momentum", tr.momentum, 0.0, 1.0, false)?;

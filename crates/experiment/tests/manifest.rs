@@ -141,7 +141,16 @@ fn errors_name_file_key_value_and_what_is_allowed() {
         "{e}"
     );
     let e = err("[game]\nname = \"connect4\"\n[train]\nlr_schedule = \"cosine\"\n");
-    assert!(e.contains("run.max_steps"), "{e}");
+    assert!(
+        e.contains("run.max_steps") && e.contains("run.max_evaluations"),
+        "{e}"
+    );
+    for budget in ["max_steps = 1000", "max_evaluations = 1000000"] {
+        let text = format!(
+            "[game]\nname = \"connect4\"\n[run]\n{budget}\n[train]\nlr_schedule = \"cosine\"\n"
+        );
+        load(&text, &[]).unwrap_or_else(|e| panic!("{budget}: {e}"));
+    }
     let e = err("this is not toml");
     assert!(e.contains("exp/test.toml"), "{e}");
 }

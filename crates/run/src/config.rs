@@ -128,7 +128,7 @@ pub fn train_config(exp: &Experiment) -> TrainConfig {
                 factor: t.lr_step_factor,
             },
             ScheduleSpec::Cosine => Schedule::Cosine {
-                total: exp.manifest.run.max_steps.unwrap_or(u64::MAX),
+                total: exp.manifest.run.max_steps,
             },
         },
         warmup_steps: t.lr_warmup_steps,

@@ -93,6 +93,8 @@ pub(crate) struct ReportInput {
     pub replay: (usize, usize),
     /// Seconds of the session and of the run.
     pub seconds: (f64, f64),
+    /// Self-play's network evaluations over all sessions.
+    pub evaluations: u64,
 }
 
 /// The reporting clock.
@@ -143,6 +145,9 @@ impl Reporter {
 /// # Errors
 /// [`EventError`] if the events cannot be written.
 pub(crate) fn write_metrics(metrics: &mut Metrics, i: &ReportInput) -> Result<(), EventError> {
+    metrics
+        .writer()
+        .scalar("selfplay/evaluations", i.step as i64, i.evaluations as f64)?;
     let local = i.local.as_ref().map(|(w, s)| (w, s));
     metrics.report(i.step, local, i.games, i.replay, i.seconds.1)
 }

@@ -302,6 +302,10 @@ impl<G: Game> Session<G> {
         run.intake
             .buffer
             .sample(m.train.batch_size, &mut self.rng, &mut self.batch);
+        if let Some(budget) = m.run.max_evaluations {
+            run.trainer
+                .set_budget_spent(run.evaluations as f64 / budget as f64);
+        }
         match run.trainer.step(&self.batch) {
             Ok(s) => self.metrics.train_step(&s),
             Err(e) => {
@@ -345,10 +349,6 @@ impl<G: Game> Session<G> {
             let line = r.report(self.metrics.writer(), input.step)?;
             self.metrics.snapshot.cluster = Some(line);
         }
-        let total = self.run.evaluations as f64;
-        self.metrics
-            .writer()
-            .scalar("selfplay/evaluations", input.step as i64, total)?;
         self.reporter
             .report(&mut self.metrics, &self.run.out, &input)
     }
@@ -366,6 +366,7 @@ impl<G: Game> Session<G> {
             games: run.intake.games_session,
             replay: run.intake.window(),
             seconds: (run.clock.session(), run.clock.run()),
+            evaluations: run.evaluations,
         }
     }
 }

@@ -27,10 +27,14 @@ pub enum Schedule {
         /// Factor per decay.
         factor: f64,
     },
-    /// Cosine from the peak to 0 at step `total`.
+    /// Cosine from the peak to 0 over the run's budget: at a step, the share
+    /// spent is the larger of the steps' share of `total` (after the warm-up)
+    /// and the share of another budget the caller reports
+    /// ([`Trainer::set_budget_spent`](crate::Trainer::set_budget_spent), e.g.
+    /// self-play's network evaluations).
     Cosine {
-        /// Last step.
-        total: u64,
+        /// Last step, if the budget counts steps.
+        total: Option<u64>,
     },
 }
 
@@ -70,8 +74,9 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
-    /// The learning rate at `step` (0-based).
-    pub fn learning_rate_at(&self, step: u64) -> f64 {
+    /// The learning rate at `step` (0-based) with the share `spent` (0 to 1)
+    /// of a budget other than steps used (the cosine schedule's).
+    pub fn learning_rate_at(&self, step: u64, spent: f64) -> f64 {
         let peak = self.learning_rate;
         if step < self.warmup_steps {
             return peak * (step + 1) as f64 / self.warmup_steps as f64;
@@ -81,8 +86,10 @@ impl TrainConfig {
             Schedule::Constant => peak,
             Schedule::Step { every, factor } => peak * factor.powi((after / every.max(1)) as i32),
             Schedule::Cosine { total } => {
-                let span = total.saturating_sub(self.warmup_steps).max(1) as f64;
-                let t = (after as f64 / span).min(1.0);
+                let by_steps = total.map_or(0.0, |total| {
+                    after as f64 / total.saturating_sub(self.warmup_steps).max(1) as f64
+                });
+                let t = by_steps.max(spent).clamp(0.0, 1.0);
                 peak * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
             }
         }
@@ -100,17 +107,27 @@ mod tests {
             warmup_steps: 4,
             ..TrainConfig::default()
         };
-        assert_eq!(c.learning_rate_at(0), 0.25);
-        assert_eq!(c.learning_rate_at(3), 1.0);
-        assert_eq!(c.learning_rate_at(100), 1.0);
+        assert_eq!(c.learning_rate_at(0, 0.0), 0.25);
+        assert_eq!(c.learning_rate_at(3, 0.0), 1.0);
+        assert_eq!(c.learning_rate_at(100, 0.9), 1.0);
         c.schedule = Schedule::Step {
             every: 10,
             factor: 0.1,
         };
-        assert!((c.learning_rate_at(4 + 25) - 0.01).abs() < 1e-12);
-        c.schedule = Schedule::Cosine { total: 104 };
-        assert!((c.learning_rate_at(54) - 0.5).abs() < 1e-9);
-        assert!(c.learning_rate_at(104).abs() < 1e-12);
-        assert!(c.learning_rate_at(500).abs() < 1e-12);
+        assert!((c.learning_rate_at(4 + 25, 0.0) - 0.01).abs() < 1e-12);
+        c.schedule = Schedule::Cosine { total: Some(104) };
+        assert!((c.learning_rate_at(54, 0.0) - 0.5).abs() < 1e-9);
+        assert!(c.learning_rate_at(104, 0.0).abs() < 1e-12);
+        assert!(c.learning_rate_at(500, 0.0).abs() < 1e-12);
+        // The other budget, when further along, sets the rate.
+        assert!((c.learning_rate_at(14, 0.5) - 0.5).abs() < 1e-9);
+        assert!((c.learning_rate_at(54, 0.25) - 0.5).abs() < 1e-9);
+        assert!(c.learning_rate_at(14, 1.0).abs() < 1e-12);
+        c.schedule = Schedule::Cosine { total: None };
+        assert_eq!(c.learning_rate_at(1_000_000, 0.0), 1.0);
+        let quarter = 0.5 * (1.0 + std::f64::consts::FRAC_PI_4.cos());
+        assert!((c.learning_rate_at(10, 0.25) - quarter).abs() < 1e-9);
+        // The warm-up comes first whatever has been spent.
+        assert_eq!(c.learning_rate_at(1, 0.9), 0.5);
     }
 }

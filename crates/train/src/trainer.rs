@@ -66,6 +66,8 @@ pub struct Trainer {
     optim: ModuleOptimizer,
     steps: u64,
     samples: u64,
+    /// Share of the run's budget other than steps spent (the cosine schedule).
+    budget_spent: f64,
 }
 
 impl std::fmt::Debug for Trainer {
@@ -111,7 +113,19 @@ impl Trainer {
             net: Some(net),
             steps: 0,
             samples: 0,
+            budget_spent: 0.0,
         }
+    }
+
+    /// Reports the share (0 to 1) of the run's budget other than steps spent
+    /// so far, for the cosine schedule ([`Schedule::Cosine`](crate::Schedule::Cosine));
+    /// the next steps use it. Other schedules ignore it.
+    pub fn set_budget_spent(&mut self, share: f64) {
+        self.budget_spent = if share.is_finite() {
+            share.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
     }
 
     /// Steps done.
@@ -208,7 +222,7 @@ impl Trainer {
             .into_data()
             .try_into_vec::<f32>()
             .unwrap_or_default();
-        let lr = self.config.learning_rate_at(self.steps);
+        let lr = self.config.learning_rate_at(self.steps, self.budget_spent);
         let grads = GradientsParams::from_grads(l.total().backward(), &net);
         self.net = Some(self.optim.step(lr, net, grads));
         self.steps += 1;
