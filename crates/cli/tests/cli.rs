@@ -56,6 +56,19 @@ fn bad_input_exits_2_with_one_clear_line() {
             &["bench", "model", "connect4", "--set", "model.adapter=gpu"],
             "discrete, integrated",
         ),
+        (
+            &[
+                "learner",
+                "tictactoe",
+                "--nats",
+                "nats://127.0.0.1:9",
+                "--run-dir",
+                "/nonexistent/az-learner",
+                "--set",
+                "run.max_evaluations=1000",
+            ],
+            "`run.max_evaluations` = 1000 is not allowed",
+        ),
         (&["new-game", "Bad_Name"], "is not allowed"),
         (&["frobnicate"], "unrecognized subcommand"),
     ] {

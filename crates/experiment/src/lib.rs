@@ -93,6 +93,27 @@ impl Experiment {
             .unwrap_or_else(|| self.cluster_name("weights"))
     }
 
+    /// Refuses what an `az learner` cannot honour: `run.max_evaluations` (its
+    /// games come from actors, whose network evaluations it does not count, so
+    /// the run would never reach the budget, nor a cosine schedule over it).
+    ///
+    /// # Errors
+    /// [`ManifestError::Invalid`] naming the key and what bounds a learner.
+    pub fn check_learner(&self) -> Result<(), ManifestError> {
+        match self.manifest.run.max_evaluations {
+            Some(n) => Err(ManifestError::Invalid {
+                path: self.path.clone(),
+                key: "run.max_evaluations".to_owned(),
+                value: n.to_string(),
+                allowed: "no budget of evaluations for an `az learner` (it does not count its \
+                          actors' network evaluations): bound it with run.max_steps or \
+                          run.max_seconds"
+                    .to_owned(),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// `cluster.publish_every`, or `train.publish_every`.
     pub fn cluster_publish_every(&self) -> u64 {
         let m = &self.manifest;

@@ -124,6 +124,7 @@ impl GameVisitor for LearnerVisit<'_> {
 /// failure of the run.
 pub fn learner(args: &LearnerArgs) -> anyhow::Result<String> {
     let (exp, dir) = select(&args.run, Path::new(crate::commands::run::RUNS))?;
+    exp.check_learner().map_err(|e| BadInput(e.to_string()))?;
     let device = crate::backend::device(&exp.manifest.model)?;
     let options = RunOptions {
         run_dir: dir.clone(),
