@@ -100,18 +100,7 @@ impl Experiment {
     /// # Errors
     /// [`ManifestError::Invalid`] naming the key and what bounds a learner.
     pub fn check_learner(&self) -> Result<(), ManifestError> {
-        match self.manifest.run.max_evaluations {
-            Some(n) => Err(ManifestError::Invalid {
-                path: self.path.clone(),
-                key: "run.max_evaluations".to_owned(),
-                value: n.to_string(),
-                allowed: "no budget of evaluations for an `az learner` (it does not count its \
-                          actors' network evaluations): bound it with run.max_steps or \
-                          run.max_seconds"
-                    .to_owned(),
-            }),
-            None => Ok(()),
-        }
+        validate::check_learner(&self.manifest, &self.path)
     }
 
     /// `cluster.publish_every`, or `train.publish_every`.

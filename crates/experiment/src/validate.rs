@@ -329,3 +329,16 @@ fn check_root(c: &Checker<'_>, t: &crate::MctsSection) -> Result<(), ManifestErr
         true,
     )
 }
+
+/// What an `az learner` cannot honour ([`Experiment::check_learner`](crate::Experiment::check_learner)).
+pub(crate) fn check_learner(m: &Manifest, path: &Path) -> Result<(), ManifestError> {
+    match m.run.max_evaluations {
+        Some(n) => Err(Checker { path }.fail(
+            "run.max_evaluations",
+            n,
+            "no budget of evaluations for an `az learner` (it does not count its actors' \
+             network evaluations): bound it with run.max_steps or run.max_seconds",
+        )),
+        None => Ok(()),
+    }
+}

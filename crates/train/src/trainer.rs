@@ -119,13 +119,9 @@ impl Trainer {
 
     /// Reports the share (0 to 1) of the run's budget other than steps spent
     /// so far, for the cosine schedule ([`Schedule::Cosine`](crate::Schedule::Cosine));
-    /// the next steps use it. Other schedules ignore it.
+    /// the next steps use it (clamped there). Other schedules ignore it.
     pub fn set_budget_spent(&mut self, share: f64) {
-        self.budget_spent = if share.is_finite() {
-            share.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
+        self.budget_spent = share;
     }
 
     /// Steps done.
