@@ -10,7 +10,8 @@
 #
 # Environment (all optional):
 #   GPU_CHECK_OUT       where the logs and summary.json go (default target/gpu-check)
-#   GPU_CHECK_PROFILE   cargo profile: release (default) or dev (CI: the test build's)
+#   GPU_CHECK_PROFILE   cargo profile: release (default), dev, or gpu-check (CI on
+#                       lavapipe: release at opt-level 1, faster to build)
 #   GPU_CHECK_SMALL=1   a correctness device (lavapipe): tic-tac-toe and the
 #                       connect4 experiment's small network, short timings
 #   GPU_CHECK_RUN_SECONDS  length of the `az run` (default 300; 40 when small)
@@ -78,13 +79,12 @@ run_sets=(--set 'eval.opponents=["random", "mcts:1000"]' --set eval.games=10)
     --set mcts.simulations=16 --set train.min_replay=200)
 
 if [ -z "${AZ_BIN:-}" ]; then
-    flags=(-p az-cli --features "$device")
-    [ "$profile" = release ] && flags+=(--release)
+    flags=(-p az-cli --features "$device" --profile "$profile")
     # One build: the test build makes the az binary too (with the same features;
     # a separate `cargo build` resolves features without the dev-dependencies
     # and rebuilds most of Burn a second time).
     step build 2400 cargo test "${flags[@]}" --test cross_device --no-run
-    dir=target/$([ "$profile" = release ] && echo release || echo debug)
+    dir=target/$([ "$profile" = dev ] && echo debug || echo "$profile")
     AZ_BIN=$dir/az
     AZ_XDEV_TEST=$(ls -t "$dir"/deps/cross_device-* 2>/dev/null | grep -v '\.d$' | head -n 1)
 fi
