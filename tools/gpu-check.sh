@@ -10,8 +10,7 @@
 #
 # Environment (all optional):
 #   GPU_CHECK_OUT       where the logs and summary.json go (default target/gpu-check)
-#   GPU_CHECK_PROFILE   cargo profile: release (default), dev, or gpu-check (CI on
-#                       lavapipe: release at opt-level 1, faster to build)
+#   GPU_CHECK_PROFILE   cargo profile: release (default, CI), dev, or any other
 #   GPU_CHECK_SMALL=1   a correctness device (lavapipe): tic-tac-toe and the
 #                       connect4 experiment's small network, short timings
 #   GPU_CHECK_RUN_SECONDS  length of the `az run` (default 300; 40 when small)
