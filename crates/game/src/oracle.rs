@@ -33,11 +33,10 @@ pub trait Oracle<G: Game>: Send {
     }
 
     /// Test positions solved ahead of time, so that every machine measures the
-    /// same ones and slow phases cost nothing at run time (connect4 ships 252
-    /// opening, 1 000 middle and 1 000 end positions; a run takes the first
-    /// `eval.mistake_positions` of each phase): lines `<phase> <moves> <good
-    /// moves...>` as `az solve <game> --sample <phase>` prints them. Empty by
-    /// default.
+    /// same ones and slow phases cost nothing at run time (a run takes the
+    /// first `eval.mistake_positions` of each phase): lines `<phase> <moves>
+    /// <good moves...>` as `az solve <game> --sample <phase>` prints them.
+    /// Empty by default.
     fn known_positions(&self) -> &'static str {
         ""
     }
