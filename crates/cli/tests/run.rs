@@ -347,7 +347,8 @@ fn run_kill_resume_interrupt_and_read_back() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// The replay chunks of the run in `dir`: (positions, games, chunks).
+/// The replay chunks of the run in `dir`: (positions the replay window holds,
+/// i.e. after each game's random opening, games, chunks).
 fn replay_on_disk(dir: &Path) -> (usize, usize, usize) {
     let mut totals = (0, 0, 0);
     for entry in std::fs::read_dir(dir.join("replay")).into_iter().flatten() {
@@ -357,7 +358,7 @@ fn replay_on_disk(dir: &Path) -> (usize, usize, usize) {
         }
         let bytes = std::fs::read(&path).unwrap();
         let games = az_replay::decode_chunk::<az_tictactoe::TicTacToe>(&bytes, &path).unwrap();
-        totals.0 += games.iter().map(|g| g.len()).sum::<usize>();
+        totals.0 += games.iter().map(|g| g.training_len()).sum::<usize>();
         totals.1 += games.len();
         totals.2 += 1;
     }
