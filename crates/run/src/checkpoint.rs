@@ -73,11 +73,13 @@ impl Checkpoints {
 }
 
 /// The learner to go on with: the newest checkpoint of `dir` that can be read
-/// (`resume`), or fresh weights and all-zero metadata. Checkpoints that cannot
-/// be used are skipped, each with a log line.
+/// (`resume`), or fresh weights and all-zero metadata (a fresh run, or a
+/// resumed one that wrote no checkpoint yet). Checkpoints that cannot be used
+/// are skipped, each with a log line, as long as an older one can.
 ///
 /// # Errors
-/// [`RunError::Io`] if the checkpoints folder cannot be listed.
+/// [`RunError::Io`] if the checkpoints folder cannot be listed;
+/// [`RunError::NoUsableCheckpoint`] if it holds checkpoints and none loads.
 pub(crate) fn learner<G: Game>(
     exp: &Experiment,
     device: &Device,
@@ -92,6 +94,7 @@ pub(crate) fn learner<G: Game>(
     } else {
         Vec::new()
     };
+    let mut newest_error = None;
     for (_, path) in checkpoints.iter().rev() {
         match Trainer::load(path, G::NAME, net_cfg, train_cfg.clone(), device) {
             Ok((trainer, meta)) => {
@@ -102,8 +105,18 @@ pub(crate) fn learner<G: Game>(
                 ));
                 return Ok((trainer, meta));
             }
-            Err(e) => out.line(&format!("skipping a checkpoint that cannot be used: {e}")),
+            Err(e) => {
+                out.line(&format!("skipping a checkpoint that cannot be used: {e}"));
+                newest_error.get_or_insert(e);
+            }
         }
+    }
+    if let Some(newest) = newest_error {
+        return Err(RunError::NoUsableCheckpoint {
+            dir: dir.checkpoints(),
+            count: checkpoints.len(),
+            newest,
+        });
     }
     let fresh = CheckpointMeta::fresh(G::NAME);
     // The first weights come from the backend's generator: seeded by the run's
@@ -159,6 +172,43 @@ pub(crate) mod tests {
         az_infer::BatchModel::forward(&mut net, 1, &inputs, &[1.0; 9], &mut out, &mut value);
         out.push(value[0]);
         out
+    }
+
+    fn tictactoe(extra: &str) -> Experiment {
+        let text = format!("[game]\nname = \"tictactoe\"\n{extra}");
+        Experiment::from_toml(&text, Path::new("t.toml"), &[], &["tictactoe"]).unwrap()
+    }
+
+    #[test]
+    fn resume_skips_a_damaged_newest_checkpoint_and_refuses_when_none_loads() {
+        type T = az_tictactoe::TicTacToe;
+        let root = std::env::temp_dir().join(format!("az-resume-{}", std::process::id()));
+        let dir = RunDir::new(&root);
+        let out = Out::new(dir.clone(), false);
+        let (small, device) = (tictactoe("[model]\nchannels = 8\n"), Device::flex());
+        let (trainer, mut meta) = learner::<T>(&small, &device, &dir, false, &out).unwrap();
+        std::fs::create_dir_all(dir.checkpoints()).unwrap();
+        meta.games = 5;
+        trainer.save(&dir.checkpoint(5), meta).unwrap();
+        // A newer checkpoint cut short: skipped, the older one resumes.
+        std::fs::write(dir.checkpoint(9), b"AZCK, cut short").unwrap();
+        let (_, resumed) = learner::<T>(&small, &device, &dir, true, &out).unwrap();
+        assert_eq!(resumed.games, 5, "resumed from step-5's checkpoint");
+        // Another network (the manifest's [model] changed): none loads, so the
+        // resume stops rather than start afresh and prune the run's checkpoints.
+        let wide = tictactoe("[model]\nchannels = 16\n");
+        let before = dir.list_checkpoints().unwrap();
+        let Err(e) = learner::<T>(&wide, &device, &dir, true, &out) else {
+            panic!("resumed from a checkpoint of another network");
+        };
+        assert!(e.is_bad_input(), "{e}");
+        let text = e.to_string();
+        assert!(
+            text.contains("none of its 2 checkpoints") && text.contains("step-000000009.azck"),
+            "{text}"
+        );
+        assert_eq!(dir.list_checkpoints().unwrap(), before, "left as they were");
+        let _ = std::fs::remove_dir_all(&root);
     }
 
     #[test]

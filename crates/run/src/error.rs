@@ -26,6 +26,20 @@ pub enum RunError {
         /// What is wrong with it.
         reason: String,
     },
+    /// `--resume` of a directory whose checkpoints all fail to load (another
+    /// network shape, another game, or damaged): going on from fresh weights
+    /// would prune them, so the run stops and leaves them as they are.
+    #[error(
+        "{dir}: none of its {count} checkpoints can be resumed (the newest: {newest}); they are left as they are: resume with the manifest and build that wrote them, or start a new --run-dir"
+    )]
+    NoUsableCheckpoint {
+        /// The checkpoints folder.
+        dir: PathBuf,
+        /// How many checkpoints it holds.
+        count: usize,
+        /// Why the newest cannot be loaded.
+        newest: CheckpointError,
+    },
     /// `ladder.json` that is not a ladder point.
     #[error("{path}: not a ladder point {{\"step\", \"elo\"}}: {reason}")]
     Ladder {
@@ -81,6 +95,7 @@ impl RunError {
         match self {
             RunError::RunDirInUse { .. }
             | RunError::NotARun { .. }
+            | RunError::NoUsableCheckpoint { .. }
             | RunError::Ladder { .. }
             | RunError::Manifest(_) => true,
             RunError::Checkpoint(e) => matches!(
