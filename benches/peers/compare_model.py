@@ -23,7 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 AZ = os.path.join(ROOT, "target", "release", "az")
 SIZES = {  # experiment -> torch_model.py arguments (the game's encoding and actions)
     "tictactoe": ["--planes", "3", "--height", "3", "--width", "3", "--actions", "9"],
-    "connect4": ["--planes", "3", "--height", "6", "--width", "7", "--actions", "7"],
+    "connect4": ["--planes", "4", "--height", "6", "--width", "7", "--actions", "7"],
     "othello": ["--planes", "3", "--height", "8", "--width", "8", "--actions", "65"],
 }
 

@@ -120,7 +120,7 @@ impl Game for Connect4 {
     const NAME: &'static str = "connect4";
     const NUM_ACTIONS: usize = WIDTH;
     const SHAPE: Shape = Shape {
-        planes: 3,
+        planes: 4,
         height: HEIGHT,
         width: WIDTH,
     };
@@ -209,10 +209,17 @@ impl Game for Connect4 {
         (index < WIDTH).then_some(Column(index as u8))
     }
 
+    /// Four planes: the mover's stones, the opponent's, the board (all ones, so
+    /// that convolutions see its edges against their zero padding), and the
+    /// colour to play (all ones when the first player moves). The last is
+    /// AlphaGo Zero's colour feature: in connect4 who moves first decides which
+    /// threats win (odd against even rows), and a stack of 3 × 3 convolutions
+    /// cannot count the stones to find it.
     fn encode(&self, out: &mut [f32]) {
         const CELLS: usize = HEIGHT * WIDTH;
-        let (mine, rest) = out[..3 * CELLS].split_at_mut(CELLS);
-        let (theirs, board) = rest.split_at_mut(CELLS);
+        let (mine, rest) = out[..4 * CELLS].split_at_mut(CELLS);
+        let (theirs, rest) = rest.split_at_mut(CELLS);
+        let (board, colour) = rest.split_at_mut(CELLS);
         let (me, them) = (self.current, self.current ^ self.mask);
         // Plane row 0 is the top of the board; a fixed nest of loops (no division
         // per cell) lets the compiler unroll it: encoding is the self-play
@@ -228,6 +235,7 @@ impl Game for Connect4 {
         // The third plane is the board itself (every cell playable): all ones.
         const { assert!(BOARD.count_ones() as usize == CELLS) };
         board.fill(1.0);
+        colour.fill(f32::from(u8::from(self.to_move() == Player::First)));
     }
 
     fn symmetry(index: usize) -> Symmetry {
@@ -320,12 +328,19 @@ mod tests {
         // Plane row 5 is the bottom row: cells 5·7 + 3 and 5·7 + 4.
         assert_eq!(ones(&out[..42]), vec![38, 39]);
         assert_eq!(ones(&out[42..84]), vec![31, 32]);
-        assert_eq!(ones(&out[84..]), (0..42).collect::<Vec<_>>());
+        assert_eq!(ones(&out[84..126]), (0..42).collect::<Vec<_>>());
+        // Four stones down: the first player is to move.
+        assert_eq!(ones(&out[126..]), (0..42).collect::<Vec<_>>());
         // After O's reply the planes swap: the mover's stones come first.
         let q = Connect4::from_moves("44556").unwrap();
         q.encode(&mut out);
         assert_eq!(ones(&out[..42]), vec![31, 32]);
         assert_eq!(ones(&out[42..84]), vec![38, 39, 40]);
+        assert_eq!(
+            ones(&out[126..]),
+            Vec::<usize>::new(),
+            "the second player moves"
+        );
     }
 
     #[test]
