@@ -101,7 +101,7 @@ fn tictactoe_export_matches_in_numpy() {
 
 #[test]
 fn connect4_export_matches_in_numpy() {
-    export_and_check("connect4", "[3, 6, 7]", 7);
+    export_and_check("connect4", "[4, 6, 7]", 7);
 }
 
 #[test]

@@ -182,6 +182,7 @@ pub(crate) mod tests {
     #[test]
     fn resume_skips_a_damaged_newest_checkpoint_and_refuses_when_none_loads() {
         type T = az_tictactoe::TicTacToe;
+        let _rng = BACKEND_RNG.lock();
         let root = std::env::temp_dir().join(format!("az-resume-{}", std::process::id()));
         let dir = RunDir::new(&root);
         let out = Out::new(dir.clone(), false);
