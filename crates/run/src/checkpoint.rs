@@ -115,7 +115,7 @@ pub(crate) fn learner<G: Game>(
         return Err(RunError::NoUsableCheckpoint {
             dir: dir.checkpoints(),
             count: checkpoints.len(),
-            newest,
+            newest: Box::new(newest),
         });
     }
     let fresh = CheckpointMeta::fresh(G::NAME);

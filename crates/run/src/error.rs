@@ -37,8 +37,8 @@ pub enum RunError {
         dir: PathBuf,
         /// How many checkpoints it holds.
         count: usize,
-        /// Why the newest cannot be loaded.
-        newest: CheckpointError,
+        /// Why the newest cannot be loaded (boxed: it is the largest variant).
+        newest: Box<CheckpointError>,
     },
     /// `ladder.json` that is not a ladder point.
     #[error("{path}: not a ladder point {{\"step\", \"elo\"}}: {reason}")]
