@@ -157,8 +157,7 @@ pub(crate) mod tests {
     /// The first network of a fresh run with `seed`: its policy and value on one
     /// fixed position (the checkpoint bytes also hold Burn's random parameter ids).
     fn fresh_weights(seed: u64, name: &str) -> Vec<f32> {
-        let text = format!("[game]\nname = \"tictactoe\"\n[run]\nseed = {seed}\n");
-        let exp = Experiment::from_toml(&text, Path::new("t.toml"), &[], &["tictactoe"]).unwrap();
+        let exp = tictactoe(&format!("[run]\nseed = {seed}\n"));
         let root = std::env::temp_dir().join(format!("az-seed-{name}-{}", std::process::id()));
         let dir = RunDir::new(&root);
         let out = Out::new(dir.clone(), false);

@@ -217,7 +217,7 @@ impl Game for Connect4 {
     /// cannot count the stones to find it.
     fn encode(&self, out: &mut [f32]) {
         const CELLS: usize = HEIGHT * WIDTH;
-        let (mine, rest) = out[..4 * CELLS].split_at_mut(CELLS);
+        let (mine, rest) = out[..Self::SHAPE.len()].split_at_mut(CELLS);
         let (theirs, rest) = rest.split_at_mut(CELLS);
         let (board, colour) = rest.split_at_mut(CELLS);
         let (me, them) = (self.current, self.current ^ self.mask);
