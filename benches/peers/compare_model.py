@@ -54,6 +54,8 @@ def main():
         az = last_json([AZ, "bench", "model", a.experiment, "--batch", str(a.batch), "--seconds",
                         str(a.seconds), "--json"] + sets, env=env)
         torch_args = SIZES[az["game"]] + ["--blocks", str(az["blocks"]), "--channels", str(az["channels"]),
+                                          "--value-hidden", str(az["value_hidden"]),
+                                          "--value-channels", str(az["value_channels"]),
                                           "--batch", str(a.batch), "--seconds", str(a.seconds)]
         torch_cmd = [sys.executable, os.path.join(os.path.dirname(__file__), "torch_model.py")] + torch_args
         t = last_json(torch_cmd, env=env)

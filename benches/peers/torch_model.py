@@ -2,7 +2,7 @@
 
 Same architecture as crates/model (stem 3x3 conv without bias + BN + ReLU;
 residual blocks of two such convs; policy head 1x1 conv to 2 planes + BN + ReLU
--> linear; value head 1x1 conv to 1 plane + BN + ReLU -> linear -> ReLU ->
+-> linear; value head 1x1 conv to --value-channels planes + BN + ReLU -> linear -> ReLU ->
 linear -> tanh), same loss (soft-target cross-entropy over legal moves + value
 MSE) and AdamW. Prints one JSON line. Not a CI dependency:
 
@@ -30,15 +30,15 @@ class ConvBn(nn.Module):
 
 
 class Net(nn.Module):
-    def __init__(self, planes, h, w, actions, blocks, channels, hidden):
+    def __init__(self, planes, h, w, actions, blocks, channels, hidden, value_channels):
         super().__init__()
         self.stem = ConvBn(planes, channels, 3)
         self.blocks = nn.ModuleList(
             nn.ModuleList([ConvBn(channels, channels, 3), ConvBn(channels, channels, 3)]) for _ in range(blocks))
         self.pconv = ConvBn(channels, 2, 1)
         self.pfc = nn.Linear(2 * h * w, actions)
-        self.vconv = ConvBn(channels, 1, 1)
-        self.vfc1 = nn.Linear(h * w, hidden)
+        self.vconv = ConvBn(channels, value_channels, 1)
+        self.vfc1 = nn.Linear(value_channels * h * w, hidden)
         self.vfc2 = nn.Linear(hidden, 1)
 
     def forward(self, x):
@@ -65,13 +65,15 @@ def rate(fn, n, seconds):
 def main():
     p = argparse.ArgumentParser()
     for k, v in (("planes", 3), ("height", 6), ("width", 7), ("actions", 7), ("blocks", 3),
-                 ("channels", 32), ("value-hidden", 64), ("batch", 256), ("threads", 2)):
+                 ("channels", 32), ("value-hidden", 64), ("value-channels", 1), ("batch", 256),
+                 ("threads", 2)):
         p.add_argument("--" + k, type=int, default=v)
     p.add_argument("--seconds", type=float, default=5.0)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    net = Net(a.planes, a.height, a.width, a.actions, a.blocks, a.channels, a.value_hidden)
+    net = Net(a.planes, a.height, a.width, a.actions, a.blocks, a.channels, a.value_hidden,
+              a.value_channels)
     n = a.batch
     x = (torch.rand(n, a.planes, a.height, a.width) < 0.5).float()
     mask = torch.ones(n, a.actions)

@@ -51,6 +51,8 @@ fn config() -> NetConfig {
         blocks: 2,
         channels: 16,
         value_hidden: 32,
+        // More than AlphaGo Zero's one plane, so both devices flatten several.
+        value_channels: 2,
     }
 }
 

@@ -24,7 +24,7 @@ pub(crate) struct Pointer {
     pub step: u64,
     pub object: String,
     pub game: String,
-    pub net: [usize; 7],
+    pub net: Vec<usize>,
 }
 
 impl Pointer {
@@ -68,7 +68,7 @@ pub(crate) async fn publish(
         step: weights.step,
         object: name.clone(),
         game: weights.game.clone(),
-        net: weights.net,
+        net: weights.net.clone(),
     };
     let value = serde_json::to_vec(&pointer).expect("a pointer serialises");
     store
@@ -141,7 +141,7 @@ pub(crate) async fn download(objects: &ObjectStore, pointer: &Pointer) -> Result
     Ok(Weights {
         step: pointer.step,
         game: pointer.game.clone(),
-        net: pointer.net,
+        net: pointer.net.clone(),
         bytes,
     })
 }
@@ -179,7 +179,7 @@ mod tests {
             step: 3,
             object: object_name(3),
             game: "connect4".into(),
-            net: [3, 6, 7, 7, 5, 64, 64],
+            net: vec![3, 6, 7, 7, 5, 64, 64],
         };
         let value = serde_json::to_vec(&pointer).unwrap();
         assert_eq!(Pointer::parse(&value).unwrap(), pointer);

@@ -99,7 +99,7 @@ fn a_restarted_server_loses_and_doubles_no_game() {
     let weights = Weights {
         step: 1,
         game: common::GAME.into(),
-        net: [1; 7],
+        net: vec![1; 7],
         bytes: vec![7; 1000],
     };
     learner_channels.weights.send(weights.clone()).unwrap();

@@ -16,7 +16,7 @@ fn weights(step: u64) -> Weights {
     Weights {
         step,
         game: common::GAME.into(),
-        net: NET,
+        net: NET.to_vec(),
         bytes: (0..2_000_000u64)
             .map(|i| (i.wrapping_mul(step + 1) >> 3) as u8)
             .collect(),

@@ -309,6 +309,9 @@ pub struct ModelSection {
     pub channels: usize,
     /// Hidden units of the value head.
     pub value_hidden: usize,
+    /// Planes of the value head's 1×1 convolution, flattened into its hidden
+    /// layer (AlphaGo Zero: 1).
+    pub value_channels: usize,
 }
 
 impl Default for ModelSection {
@@ -319,6 +322,7 @@ impl Default for ModelSection {
             blocks: 3,
             channels: 32,
             value_hidden: 64,
+            value_channels: 1,
         }
     }
 }

@@ -157,6 +157,7 @@ pub(crate) fn check(m: &Manifest, path: &Path, games: &[&str]) -> Result<(), Man
     c.int("model.blocks", md.blocks, 0, 100)?;
     c.int("model.channels", md.channels, 1, 4096)?;
     c.int("model.value_hidden", md.value_hidden, 1, 65_536)?;
+    c.int("model.value_channels", md.value_channels, 1, 4096)?;
 
     let tr = &m.train;
     c.int("train.batch_size", tr.batch_size, 1, 1 << 16)?;

@@ -185,7 +185,8 @@ impl InferenceNet {
         let [n, _, h, w] = x.dims();
         let p = relu(self.policy_conv.forward(x.clone(), k)).reshape([n, 2 * h * w]);
         let logits = self.policy_fc.forward(p); // [n, actions]
-        let v = relu(self.value_conv.forward(x, k)).reshape([n, h * w]);
+        let vc = self.config.value_channels;
+        let v = relu(self.value_conv.forward(x, k)).reshape([n, vc * h * w]);
         let v = relu(self.value_fc1.forward(v));
         let value = tanh(self.value_fc2.forward(v)).reshape([n]); // [n]
         (logits, value)

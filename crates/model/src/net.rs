@@ -24,6 +24,8 @@ pub struct NetConfig {
     pub channels: usize,
     /// Hidden units of the value head.
     pub value_hidden: usize,
+    /// Planes of the value head's 1×1 convolution (AlphaGo Zero: 1).
+    pub value_channels: usize,
 }
 
 impl NetConfig {
@@ -37,9 +39,9 @@ impl NetConfig {
         let (c, hw) = (self.channels as u64, self.cells() as u64);
         let stem = self.planes as u64 * c * 9 * hw;
         let blocks = self.blocks as u64 * 2 * c * c * 9 * hw;
-        let heads = c * 3 * hw
+        let heads = c * 2 * hw
             + 2 * hw * self.actions as u64
-            + hw * self.value_hidden as u64
+            + self.value_channels as u64 * hw * (c + self.value_hidden as u64)
             + self.value_hidden as u64;
         2 * (stem + blocks + heads)
     }
@@ -97,7 +99,7 @@ pub struct PolicyValueNet {
     pub policy_conv: ConvBn,
     /// Linear to the policy logits.
     pub policy_fc: Linear,
-    /// 1×1 conv to 1 plane.
+    /// 1×1 conv to `value_channels` planes.
     pub value_conv: ConvBn,
     /// Hidden layer of the value head.
     pub value_fc1: Linear,
@@ -119,8 +121,9 @@ impl PolicyValueNet {
                 .collect(),
             policy_conv: ConvBn::new(c, 2, 1, device),
             policy_fc: LinearConfig::new(2 * cfg.cells(), cfg.actions).init(device),
-            value_conv: ConvBn::new(c, 1, 1, device),
-            value_fc1: LinearConfig::new(cfg.cells(), cfg.value_hidden).init(device),
+            value_conv: ConvBn::new(c, cfg.value_channels, 1, device),
+            value_fc1: LinearConfig::new(cfg.value_channels * cfg.cells(), cfg.value_hidden)
+                .init(device),
             value_fc2: LinearConfig::new(cfg.value_hidden, 1).init(device),
         }
     }
@@ -147,7 +150,11 @@ impl PolicyValueNet {
             .forward(x.clone(), None, kernel)
             .reshape([n, 2 * h * w]); // [n, 2hw]
         let logits = self.policy_fc.forward(p); // [n, actions]
-        let v = self.value_conv.forward(x, None, kernel).reshape([n, h * w]); // [n, hw]
+        let vc = self.value_conv.conv.weight.dims()[0];
+        let v = self
+            .value_conv
+            .forward(x, None, kernel)
+            .reshape([n, vc * h * w]); // [n, vc·hw]
         let v = relu(self.value_fc1.forward(v)); // [n, hidden]
         let value = tanh(self.value_fc2.forward(v)).reshape([n]); // [n]
         (logits, value)

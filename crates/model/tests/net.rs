@@ -14,6 +14,13 @@ const CFG: NetConfig = NetConfig {
     blocks: 2,
     channels: 8,
     value_hidden: 16,
+    value_channels: 1,
+};
+
+/// [`CFG`] with a value head of several planes, as Leela Chess Zero's.
+const WIDE_VALUE: NetConfig = NetConfig {
+    value_channels: 4,
+    ..CFG
 };
 
 fn input(n: usize, device: &Device) -> Tensor<4> {
@@ -39,8 +46,13 @@ fn close(a: &[f32], b: &[f32], tol: f32) {
 
 /// A network whose batch norms have seen a few batches (running stats away from 0/1).
 fn trained_net() -> PolicyValueNet {
+    trained(&CFG)
+}
+
+/// A network of `cfg` whose batch norms have seen a few batches.
+fn trained(cfg: &NetConfig) -> PolicyValueNet {
     let ad = Device::flex().autodiff();
-    let net = PolicyValueNet::new(&CFG, &ad);
+    let net = PolicyValueNet::new(cfg, &ad);
     for k in 0..3 {
         let _ = net.forward(input(16 + k, &ad) * (1.0 + k as f32));
     }
@@ -169,14 +181,25 @@ fn board_kernel_gradients_are_burns() {
 
 #[test]
 fn folded_inference_equals_the_network_in_eval_mode() {
-    let net = trained_net();
-    let device = Device::flex();
-    let eval = net.valid();
-    let (logits, value) = eval.forward(input(5, &device));
-    let folded = InferenceNet::new(&net, CFG, &device);
-    let (flogits, fvalue) = folded.forward(input(5, &device));
-    close(&to_vec(flogits), &to_vec(logits), 1e-4);
-    close(&to_vec(fvalue), &to_vec(value), 1e-4);
+    for cfg in [CFG, WIDE_VALUE] {
+        let net = trained(&cfg);
+        let device = Device::flex();
+        let eval = net.valid();
+        let (logits, value) = eval.forward(input(5, &device));
+        let folded = InferenceNet::new(&net, cfg, &device);
+        let (flogits, fvalue) = folded.forward(input(5, &device));
+        close(&to_vec(flogits), &to_vec(logits), 1e-4);
+        close(&to_vec(fvalue), &to_vec(value), 1e-4);
+    }
+}
+
+#[test]
+fn the_value_head_has_the_configured_planes() {
+    let net = PolicyValueNet::new(&WIDE_VALUE, &Device::flex());
+    assert_eq!(net.value_conv.conv.weight.dims(), [4, 8, 1, 1]);
+    assert_eq!(net.value_fc1.weight.dims(), [4 * 42, 16]);
+    let (_, value) = net.forward(input(3, &Device::flex()));
+    assert_eq!(value.dims(), [3]);
 }
 
 #[test]

@@ -89,8 +89,9 @@ pub struct Weights {
     pub step: u64,
     /// Game name.
     pub game: String,
-    /// Network sizes: planes, height, width, actions, blocks, channels, value_hidden.
-    pub net: [usize; 7],
+    /// Network sizes as checkpoints record them (`az_train::net_sizes`): planes,
+    /// height, width, actions, blocks, channels, value_hidden, then value_channels if not 1.
+    pub net: Vec<usize>,
     /// The weights file (az-train's checkpoint format without optimiser state).
     pub bytes: Vec<u8>,
 }

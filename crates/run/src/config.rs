@@ -106,6 +106,7 @@ pub fn net_config<G: Game>(exp: &Experiment) -> NetConfig {
         blocks: m.blocks,
         channels: m.channels,
         value_hidden: m.value_hidden,
+        value_channels: m.value_channels,
     }
 }
 

@@ -251,7 +251,7 @@ mod tests {
             replay_added,
             games,
             samples: 0,
-            net: [0; 7],
+            net: Vec::new(),
             elapsed_seconds: 0.0,
             evaluations: 0,
         }

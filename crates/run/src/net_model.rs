@@ -55,6 +55,7 @@ mod tests {
         blocks: 1,
         channels: 8,
         value_hidden: 16,
+        value_channels: 1,
     };
 
     #[test]

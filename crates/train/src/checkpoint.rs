@@ -25,8 +25,9 @@ pub struct CheckpointMeta {
     pub games: u64,
     /// Samples trained on.
     pub samples: u64,
-    /// Network sizes: planes, height, width, actions, blocks, channels, value_hidden.
-    pub net: [usize; 7],
+    /// Network sizes ([`net_sizes`](crate::net_sizes)): planes, height, width,
+    /// actions, blocks, channels, value_hidden, then value_channels if not 1.
+    pub net: Vec<usize>,
     /// Seconds of the run when it was written (resumed runs add up).
     pub elapsed_seconds: f64,
     /// Network evaluations self-play asked for when it was written (resumed
@@ -44,7 +45,7 @@ impl CheckpointMeta {
             replay_added: 0,
             games: 0,
             samples: 0,
-            net: [0; 7],
+            net: Vec::new(),
             elapsed_seconds: 0.0,
             evaluations: 0,
         }

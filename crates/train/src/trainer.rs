@@ -249,7 +249,7 @@ impl Trainer {
         })
     }
 
-    fn net_sizes(&self) -> [usize; 7] {
+    fn net_sizes(&self) -> Vec<usize> {
         net_sizes(self.net_config)
     }
 
@@ -361,9 +361,11 @@ impl Trainer {
 }
 
 /// Network sizes as checkpoints record them: planes, height, width, actions,
-/// blocks, channels, value_hidden.
-pub fn net_sizes(c: NetConfig) -> [usize; 7] {
-    [
+/// blocks, channels, value_hidden, then value_channels where it is not 1 (so
+/// that networks with AlphaGo Zero's single value plane, all of them before
+/// the value head had more, keep the seven sizes they were written with).
+pub fn net_sizes(c: NetConfig) -> Vec<usize> {
+    let mut sizes = vec![
         c.planes,
         c.height,
         c.width,
@@ -371,5 +373,9 @@ pub fn net_sizes(c: NetConfig) -> [usize; 7] {
         c.blocks,
         c.channels,
         c.value_hidden,
-    ]
+    ];
+    if c.value_channels != 1 {
+        sizes.push(c.value_channels);
+    }
+    sizes
 }

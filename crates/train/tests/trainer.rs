@@ -14,6 +14,7 @@ const NET: NetConfig = NetConfig {
     blocks: 1,
     channels: 8,
     value_hidden: 16,
+    value_channels: 1,
 };
 
 /// A fixed batch: distinct inputs, one-hot policy targets, ±1 values.
@@ -59,7 +60,7 @@ fn meta() -> CheckpointMeta {
         replay_added: 7,
         games: 3,
         samples: 0,
-        net: [0; 7],
+        net: Vec::new(),
         elapsed_seconds: 1.5,
         evaluations: 12_345,
     }
@@ -228,6 +229,35 @@ fn weights_files_carry_the_inference_outputs_and_refuse_another_network() {
         &Device::flex(),
     );
     assert!(matches!(e, Err(CheckpointError::Corrupt { .. })));
+}
+
+#[test]
+fn a_wider_value_head_is_recorded_and_one_plane_keeps_the_seven_sizes_of_older_files() {
+    // One value plane: the seven sizes every checkpoint had before the value
+    // head could have more, so those files still load.
+    assert_eq!(az_train::net_sizes(NET), [3, 6, 7, 7, 1, 8, 16]);
+    let wide = NetConfig {
+        value_channels: 4,
+        ..NET
+    };
+    assert_eq!(az_train::net_sizes(wide), [3, 6, 7, 7, 1, 8, 16, 4]);
+    let data = dataset(8);
+    let mut t = Trainer::new(wide, config(), &Device::flex());
+    t.step(&data).unwrap();
+    let bytes = t.weights("connect4").unwrap();
+    let src = std::path::Path::new("wide.azck");
+    let (net, m) = az_train::read_weights(&bytes, src, "connect4", wide, &Device::flex()).unwrap();
+    assert_eq!(m.net, az_train::net_sizes(wide));
+    let d = dataset(4);
+    let (logits, values) = net.forward_slices(4, &d.inputs);
+    let got: Vec<f32> = logits.into_iter().chain(values).collect();
+    assert_eq!(got, outputs(&t), "the wide head's weights round-trip");
+    let e = az_train::read_weights(&bytes, src, "connect4", NET, &Device::flex()).unwrap_err();
+    assert!(matches!(e, CheckpointError::Mismatch { .. }), "{e}");
+    assert!(
+        e.to_string().contains("16, 4]"),
+        "names the value planes: {e}"
+    );
 }
 
 #[test]

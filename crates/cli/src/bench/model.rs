@@ -151,7 +151,8 @@ impl GameVisitor for Bench<'_> {
         let json = serde_json::json!({
             "bench": "model", "experiment": exp.name, "game": G::NAME,
             "device": format!("{:?}", exp.manifest.model.device).to_lowercase(),
-            "blocks": cfg.blocks, "channels": cfg.channels, "batch": n,
+            "blocks": cfg.blocks, "channels": cfg.channels, "value_hidden": cfg.value_hidden,
+            "value_channels": cfg.value_channels, "batch": n,
             "mflop_per_position": flops / 1e6,
             "inference_positions_per_sec": infer, "inference_gflops": infer * flops / 1e9,
             // A training step is about three forward passes (forward + backward).

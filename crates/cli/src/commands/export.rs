@@ -94,6 +94,7 @@ fn metadata<G: Game>(net: &InferenceNet, target: &Target) -> HashMap<String, Str
         ("blocks", c.blocks.to_string()),
         ("channels", c.channels.to_string()),
         ("value_hidden", c.value_hidden.to_string()),
+        ("value_channels", c.value_channels.to_string()),
         ("batch_norm", "folded".to_owned()),
         (
             "forward",
