@@ -17,7 +17,7 @@ const CFG: NetConfig = NetConfig {
     value_channels: 1,
 };
 
-/// [`CFG`] with a value head of several planes, as Leela Chess Zero's.
+/// [`CFG`] with a value head of several planes (AlphaZero.jl's connect four network reads 32).
 const WIDE_VALUE: NetConfig = NetConfig {
     value_channels: 4,
     ..CFG
