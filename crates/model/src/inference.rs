@@ -182,11 +182,10 @@ impl InferenceNet {
     /// `x: [n, c, h, w]` → `([n, actions], [n])`
     fn heads(&self, x: Tensor<4>) -> (Tensor<2>, Tensor<1>) {
         let k = self.kernel;
-        let [n, _, h, w] = x.dims();
-        let p = relu(self.policy_conv.forward(x.clone(), k)).reshape([n, 2 * h * w]);
+        let n = x.dims()[0];
+        let p = relu(self.policy_conv.forward(x.clone(), k)).flatten::<2>(1, 3); // [n, 2hw]
         let logits = self.policy_fc.forward(p); // [n, actions]
-        let vc = self.config.value_channels;
-        let v = relu(self.value_conv.forward(x, k)).reshape([n, vc * h * w]);
+        let v = relu(self.value_conv.forward(x, k)).flatten::<2>(1, 3); // [n, value_channels·hw]
         let v = relu(self.value_fc1.forward(v));
         let value = tanh(self.value_fc2.forward(v)).reshape([n]); // [n]
         (logits, value)

@@ -144,17 +144,13 @@ impl PolicyValueNet {
             let y = block.a.forward(x.clone(), None, kernel);
             x = block.b.forward(y, Some(x), kernel);
         }
-        let [n, _, h, w] = x.dims();
+        let n = x.dims()[0];
         let p = self
             .policy_conv
             .forward(x.clone(), None, kernel)
-            .reshape([n, 2 * h * w]); // [n, 2hw]
+            .flatten::<2>(1, 3); // [n, 2hw]
         let logits = self.policy_fc.forward(p); // [n, actions]
-        let vc = self.value_conv.conv.weight.dims()[0];
-        let v = self
-            .value_conv
-            .forward(x, None, kernel)
-            .reshape([n, vc * h * w]); // [n, vc·hw]
+        let v = self.value_conv.forward(x, None, kernel).flatten::<2>(1, 3); // [n, value_channels·hw]
         let v = relu(self.value_fc1.forward(v)); // [n, hidden]
         let value = tanh(self.value_fc2.forward(v)).reshape([n]); // [n]
         (logits, value)
