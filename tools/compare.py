@@ -170,8 +170,8 @@ def plot_all(args):
     if not runs:
         sys.exit(f"{args.dir}: no runs of {names}")
     tags = sorted({t for seeds in runs.values() for r in seeds.values() for t in r})
-    panels = [f"mistakes/search/{p}" for p in PHASES] + [f"mistakes/policy/{p}" for p in PHASES]
-    panels = [t for t in panels if t in tags]
+    panels = [f"mistakes/{k}/{p}" for k in ("search", "policy", "value") for p in PHASES]
+    panels = [t for t in panels if t in tags]  # runs before 2026-12-07 have no value
     panels += [t for t in tags if t.startswith("eval/") and t.endswith("/score") and "previous" not in t]
     budget = float(spec["max_evaluations"])
     grid = np.linspace(0.0, budget, 81)

@@ -59,9 +59,10 @@ def main() -> int:
 
     plot(["loss/total", "loss/policy", "loss/value"], "Training loss", "loss", "losses")
     phases = ["opening", "middle", "end"]
-    plot([f"mistakes/{k}/{p}" for k in ("search", "policy") for p in phases],
+    kinds = ("search", "policy", "value")  # runs before 2026-12-07 have no value
+    plot([f"mistakes/{k}/{p}" for k in kinds for p in phases],
          "Moves that worsen the exact result (oracle)", "share of positions", "mistakes",
-         [f"{k} {p}" for k in ("search", "policy") for p in phases])
+         [f"{k} {p}" for k in kinds for p in phases])
     score_tags = sorted(t for t in df.tag.unique() if t.startswith("eval/") and t.endswith("/score"))
     plot(score_tags, "Score against opponents (win 1, draw 1/2)", "score", "scores",
          [t.split("/")[1] for t in score_tags])

@@ -9,6 +9,7 @@ mod matches;
 mod mistakes;
 mod opponent;
 mod players;
+mod value_player;
 
 pub use agent::Agent;
 pub use matches::{MatchResult, elo_difference, match_openings, play_match};
@@ -18,3 +19,4 @@ pub use mistakes::{
 };
 pub use opponent::{OpponentSpec, SpecError};
 pub use players::{MctsPlayer, PerfectPlayer, Player, RandomPlayer};
+pub use value_player::ValuePlayer;

@@ -309,7 +309,7 @@ fn run_kill_resume_interrupt_and_read_back() {
     assert_eq!(phases.len(), 3, "{v}");
     for p in phases {
         assert!(p["positions"].as_u64().unwrap() > 0, "{v}");
-        for k in ["policy", "search"] {
+        for k in ["policy", "value", "search"] {
             assert!((0.0..=1.0).contains(&p[k].as_f64().unwrap()), "{v}");
         }
     }

@@ -84,7 +84,7 @@ impl Batch {
     }
 
     /// Sizes the output buffers for `len` answers.
-    pub(crate) fn prepare_outputs(&mut self) {
+    pub fn prepare_outputs(&mut self) {
         self.policy.resize(self.len * self.num_actions, 0.0);
         self.value.resize(self.len, 0.0);
     }

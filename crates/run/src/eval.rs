@@ -7,7 +7,8 @@ use crate::NetModel;
 use crate::config::{agent_config, eval_agent_config};
 use az_arena::{
     Agent, MatchResult, MistakeRates, OpponentSpec, PerfectPlayer, PhasePositions, Player,
-    RandomPlayer, elo_difference, mistake_rates, parse_position_lines, phase_positions, play_match,
+    RandomPlayer, ValuePlayer, elo_difference, mistake_rates, parse_position_lines,
+    phase_positions, play_match,
 };
 use az_experiment::{Experiment, ManifestError};
 use az_game::Game;
@@ -30,8 +31,8 @@ pub struct EvalReport {
     /// Ladder Elo: the previous evaluation's plus the difference against it (0 at
     /// the first evaluation); `None` without `previous` among the opponents.
     pub elo: Option<f64>,
-    /// Mistake rates of the policy alone (argmax) and of the full search.
-    pub mistakes: Option<(MistakeRates, MistakeRates)>,
+    /// Mistake rates of the network's heads alone and of the full search.
+    pub mistakes: Option<NetMistakes>,
     /// Seconds it took.
     pub seconds: f64,
 }
@@ -199,7 +200,7 @@ fn eval_loop<G: Game>(
         }
         let mistakes = sets
             .as_ref()
-            .map(|sets| policy_and_search_mistakes(exp, &job.net, &mut agent, sets));
+            .map(|sets| net_mistakes(exp, &job.net, &mut agent, sets));
         previous = Some((job.net, elo.unwrap_or(0.0)));
         let report = EvalReport {
             step: job.step,
@@ -278,19 +279,33 @@ pub fn mistake_sets<G: Game>(exp: &Experiment, per_phase: usize) -> Option<Vec<P
     ))
 }
 
-/// Mistake rates on `sets` of `net` alone (policy argmax) and of `search` (an
-/// agent searching with the same weights).
-pub fn policy_and_search_mistakes<G: Game>(
+/// Mistake rates of one network on the test positions, three ways.
+#[derive(Copy, Clone, Debug)]
+pub struct NetMistakes {
+    /// The policy head alone: its most probable move.
+    pub policy: MistakeRates,
+    /// The value head alone: the move after which it rates the position best
+    /// ([`ValuePlayer`]).
+    pub value: MistakeRates,
+    /// The search with the same weights.
+    pub search: MistakeRates,
+}
+
+/// Mistake rates on `sets` of `net`'s policy and value heads alone and of
+/// `search` (an agent searching with the same weights).
+pub fn net_mistakes<G: Game>(
     exp: &Experiment,
     net: &InferenceNet,
     search: &mut Agent<ModelEvaluator<NetModel>>,
     sets: &[PhasePositions<G>],
-) -> (MistakeRates, MistakeRates) {
+) -> NetMistakes {
     let mut policy = Agent::with_model(NetModel(net.clone()), agent_config(exp, Some(0)));
-    (
-        mistake_rates(&mut policy, sets),
-        mistake_rates(search, sets),
-    )
+    let mut value = ValuePlayer::new(NetModel(net.clone()));
+    NetMistakes {
+        policy: mistake_rates(&mut policy, sets),
+        value: mistake_rates(&mut value, sets),
+        search: mistake_rates(search, sets),
+    }
 }
 
 /// A player for a baseline opponent (`random`, `perfect`, `mcts:N`).

@@ -73,7 +73,7 @@ pub use config::{
 pub use cpu::{CpuClock, CpuUse, Role};
 pub use error::RunError;
 pub use eval::{
-    EvalReport, EvalThread, baseline, mistake_sets, opponents, policy_and_search_mistakes,
+    EvalReport, EvalThread, NetMistakes, baseline, mistake_sets, net_mistakes, opponents,
 };
 pub use metrics::{Metrics, SelfPlayRates, Snapshot};
 pub use net_model::NetModel;

@@ -313,16 +313,18 @@ impl Metrics {
             w.scalar("eval/elo", st, elo)?;
             parts.push(format!("elo {elo:.0}"));
         }
-        if let Some((policy, search)) = &r.mistakes {
+        if let Some(m) = &r.mistakes {
+            let search = &m.search;
             for (i, phase) in Phase::ALL.iter().enumerate() {
                 let p = phase.name();
                 w.scalar(
                     &format!("mistakes/positions/{p}"),
                     st,
-                    policy.positions[i] as f64,
+                    search.positions[i] as f64,
                 )?;
-                if policy.positions[i] > 0 {
-                    w.scalar(&format!("mistakes/policy/{p}"), st, policy.rates[i])?;
+                if search.positions[i] > 0 {
+                    w.scalar(&format!("mistakes/policy/{p}"), st, m.policy.rates[i])?;
+                    w.scalar(&format!("mistakes/value/{p}"), st, m.value.rates[i])?;
                     w.scalar(&format!("mistakes/search/{p}"), st, search.rates[i])?;
                 }
             }

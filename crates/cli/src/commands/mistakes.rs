@@ -52,15 +52,16 @@ impl GameVisitor for Visit<'_> {
         let config = az_run::agent_config(exp, args.simulations);
         let simulations = config.simulations;
         let mut agent = Agent::with_model(az_run::NetModel(net.clone()), config);
-        let (policy, search) = az_run::policy_and_search_mistakes(exp, &net, &mut agent, &sets);
+        let m = az_run::net_mistakes(exp, &net, &mut agent, &sets);
         let checkpoint = self.target.checkpoint.display().to_string();
         let phases = sets.iter().enumerate().map(|(i, s)| (s.phase.name(), i));
         Ok(if args.json {
             let phases: Vec<serde_json::Value> = phases
                 .map(|(name, i)| {
                     serde_json::json!({
-                        "phase": name, "positions": search.positions[i],
-                        "policy": finite(policy.rates[i]), "search": finite(search.rates[i]),
+                        "phase": name, "positions": m.search.positions[i],
+                        "policy": finite(m.policy.rates[i]), "value": finite(m.value.rates[i]),
+                        "search": finite(m.search.rates[i]),
                     })
                 })
                 .collect();
@@ -71,14 +72,15 @@ impl GameVisitor for Visit<'_> {
             .to_string()
         } else {
             let mut out = format!(
-                "{checkpoint}: mistakes (a move that worsens the exact result), network alone / search with {simulations} simulations"
+                "{checkpoint}: mistakes (a move that worsens the exact result), policy alone / value alone (one ply) / search with {simulations} simulations"
             );
             for (name, i) in phases {
                 out.push_str(&format!(
-                    "\n  {name:8} {:5.1} % / {:5.1} %  ({} positions)",
-                    100.0 * policy.rates[i],
-                    100.0 * search.rates[i],
-                    search.positions[i]
+                    "\n  {name:8} {:5.1} % / {:5.1} % / {:5.1} %  ({} positions)",
+                    100.0 * m.policy.rates[i],
+                    100.0 * m.value.rates[i],
+                    100.0 * m.search.rates[i],
+                    m.search.positions[i]
                 ));
             }
             out

@@ -11,6 +11,7 @@ const SHOWN: &[&str] = &[
     "eval/",
     "mistakes/search/",
     "mistakes/policy/",
+    "mistakes/value/",
     "selfplay/games",
     "selfplay/positions_per_sec",
     "loss/total",
