@@ -48,10 +48,7 @@ impl<M: BatchModel> ValuePlayer<M> {
             }
         }
         if !rows.is_empty() {
-            let b = &mut self.batch;
-            b.prepare_outputs();
-            self.model
-                .forward(b.len(), &b.inputs, &b.masks, &mut b.policy, &mut b.value);
+            self.batch.answer_with(&mut self.model);
             for (row, &(i, same)) in rows.iter().enumerate() {
                 let v = self.batch.value[row];
                 values[i] = if same { v } else { -v };

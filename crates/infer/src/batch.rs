@@ -1,6 +1,7 @@
 //! The buffers of one request: they travel to the server and come back filled,
 //! so a client that keeps its batches allocates nothing per round.
 
+use crate::BatchModel;
 use std::time::Instant;
 
 /// Encoded positions with their legal-move masks, and room for the answers.
@@ -84,8 +85,22 @@ impl Batch {
     }
 
     /// Sizes the output buffers for `len` answers.
-    pub fn prepare_outputs(&mut self) {
+    pub(crate) fn prepare_outputs(&mut self) {
         self.policy.resize(self.len * self.num_actions, 0.0);
         self.value.resize(self.len, 0.0);
+    }
+
+    /// Answers the batch with `model` on this thread: one forward pass, the
+    /// policies and values written into the batch.
+    pub fn answer_with<M: BatchModel>(&mut self, model: &mut M) {
+        self.prepare_outputs();
+        let n = self.len;
+        model.forward(
+            n,
+            &self.inputs,
+            &self.masks,
+            &mut self.policy,
+            &mut self.value,
+        );
     }
 }

@@ -66,13 +66,9 @@ impl<M: BatchModel> ModelEvaluator<M> {
 
 impl<G: Game, M: BatchModel> Evaluator<G> for ModelEvaluator<M> {
     fn evaluate(&mut self, leaves: &[Leaf<G>]) -> Result<Evaluations<'_>, EvaluatorGone> {
-        let b = &mut self.batch;
-        b.clear();
-        b.push_leaves(leaves);
-        b.prepare_outputs();
-        let n = b.len();
-        self.model
-            .forward(n, &b.inputs, &b.masks, &mut b.policy, &mut b.value);
+        self.batch.clear();
+        self.batch.push_leaves(leaves);
+        self.batch.answer_with(&mut self.model);
         Ok(self.batch.evaluations())
     }
 }
