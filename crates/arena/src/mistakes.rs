@@ -117,11 +117,6 @@ impl PositionSampler {
         }
     }
 
-    /// Marks a position (by [`Game::position_hash`]) as taken already.
-    pub fn exclude(&mut self, hash: u64) {
-        self.seen.insert(hash);
-    }
-
     /// One random game: a new test position with the moves that reach it and the
     /// moves that are not mistakes, or `None` (game over early, position seen
     /// already, or no move there is a mistake).
@@ -188,11 +183,14 @@ pub fn parse_position_lines<G: Game>(text: &str) -> Result<Vec<PhasePositions<G>
     Ok(sets)
 }
 
-/// Up to `per_phase` test positions of each phase: first those `known` (lines
-/// of [`parse_position_lines`], solved ahead of time), then from random games
-/// (seeded), kept only where at least one legal move is a mistake. Solving stops
-/// for a phase once `budget` has passed in it (early positions of deep games can
-/// take the oracle seconds each), so a phase may hold fewer positions.
+/// Up to `per_phase` test positions of each phase: those `known` (lines of
+/// [`parse_position_lines`], solved ahead of time) where the game ships any for
+/// the phase, so that every machine measures the same ones; otherwise from
+/// random games (seeded), kept only where at least one legal move is a mistake.
+/// Solving stops for a phase once `budget` has passed in it (early positions of
+/// deep games can take the oracle seconds each), so a phase may hold fewer
+/// positions — and a loaded machine fewer than an idle one, which is why a
+/// phase with shipped positions is not topped up.
 pub fn phase_positions<G: Game>(
     oracle: &mut dyn Oracle<G>,
     known: Vec<PhasePositions<G>>,
@@ -205,12 +203,12 @@ pub fn phase_positions<G: Game>(
         .iter()
         .map(|&phase| {
             let mut positions = known.next().map(|k| k.positions).unwrap_or_default();
-            positions.truncate(per_phase);
+            if !positions.is_empty() {
+                positions.truncate(per_phase);
+                return PhasePositions { phase, positions };
+            }
             let (from, to) = phase.plies::<G>();
             let mut sampler = PositionSampler::new(seed ^ phase as u64, from..to);
-            for (p, _) in &positions {
-                sampler.exclude(p.position_hash());
-            }
             let t0 = Instant::now();
             while positions.len() < per_phase
                 && sampler.tries < per_phase * 50
@@ -301,19 +299,38 @@ mod tests {
             assert_eq!(p.position_hash(), q.position_hash());
             assert_eq!(good, want);
         }
-        // Known positions fill the phase first; the rest comes from random games.
-        let all =
-            phase_positions::<TicTacToe>(oracle.as_mut(), sets, 8, 1, Duration::from_secs(60));
-        assert_eq!(all[1].positions.len(), 8);
+        // A phase with known positions measures exactly those (the same on every
+        // machine, however loaded), up to the number asked for; the phases
+        // without come from random games.
+        let all = phase_positions::<TicTacToe>(
+            oracle.as_mut(),
+            sets.clone(),
+            8,
+            1,
+            Duration::from_secs(60),
+        );
+        assert_eq!(all[1].positions.len(), 5);
         for (k, (p, _)) in expected.iter().enumerate() {
             assert_eq!(all[1].positions[k].0.position_hash(), p.position_hash());
         }
-        let hashes: std::collections::HashSet<u64> = all[1]
-            .positions
-            .iter()
-            .map(|(p, _)| p.position_hash())
-            .collect();
-        assert_eq!(hashes.len(), 8, "a position was chosen twice");
+        for phase in [0, 2] {
+            let hashes: std::collections::HashSet<u64> = all[phase]
+                .positions
+                .iter()
+                .map(|(p, _)| p.position_hash())
+                .collect();
+            assert_eq!(
+                hashes.len(),
+                8,
+                "phase {phase}: a position was chosen twice"
+            );
+        }
+        let few = phase_positions::<TicTacToe>(oracle.as_mut(), sets, 3, 1, Duration::ZERO);
+        assert_eq!(few[1].positions.len(), 3, "the first 3 known positions");
+        assert_eq!(
+            few[1].positions[2].0.position_hash(),
+            expected[2].0.position_hash()
+        );
     }
 
     #[test]
