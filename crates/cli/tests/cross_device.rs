@@ -174,7 +174,7 @@ fn gradients(net: &PolicyValueNet, b: &TrainBatch, device: &Device) -> (f32, Vec
         tensor2(&b.policies, c.actions),
         target_value,
     );
-    let total = l.total();
+    let total = l.total(1.0);
     let loss = to_vec(total.clone())[0];
     let grads = total.backward();
     (loss, params(net, Some(&grads)))

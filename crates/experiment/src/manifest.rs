@@ -371,6 +371,8 @@ pub struct TrainSection {
     pub momentum: f64,
     /// L2 weight decay.
     pub weight_decay: f64,
+    /// Weight of the value loss against the policy loss.
+    pub value_loss_weight: f64,
     /// Training samples per new self-play position.
     pub train_ratio: f64,
     /// Steps between checkpoints.
@@ -395,6 +397,7 @@ impl Default for TrainSection {
             lr_step_factor: 0.1,
             momentum: 0.9,
             weight_decay: 1e-4,
+            value_loss_weight: 1.0,
             train_ratio: 4.0,
             checkpoint_every: 500,
             keep_checkpoints: 3,

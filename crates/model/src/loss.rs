@@ -26,9 +26,9 @@ pub struct Losses {
 }
 
 impl Losses {
-    /// `policy + value`.
-    pub fn total(&self) -> Tensor<1> {
-        self.policy.clone() + self.value.clone()
+    /// `policy + value_weight · value`: the optimised loss.
+    pub fn total(&self, value_weight: f32) -> Tensor<1> {
+        self.policy.clone() + self.value.clone() * value_weight
     }
 }
 

@@ -134,6 +134,7 @@ pub fn train_config(exp: &Experiment) -> TrainConfig {
         },
         warmup_steps: t.lr_warmup_steps,
         weight_decay: t.weight_decay,
+        value_loss_weight: t.value_loss_weight,
         conv: az_model::ConvKernel::default(),
     }
 }

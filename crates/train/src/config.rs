@@ -53,10 +53,17 @@ pub struct TrainConfig {
     pub warmup_steps: u64,
     /// L2 weight decay.
     pub weight_decay: f64,
+    /// Weight of the value loss against the policy loss (1: AlphaZero's sum).
+    #[serde(default = "one")]
+    pub value_loss_weight: f64,
     /// The convolutions' implementation (az's board kernels where the device has
     /// them); a choice of this process, not saved with a checkpoint.
     #[serde(skip)]
     pub conv: ConvKernel,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 impl Default for TrainConfig {
@@ -68,6 +75,7 @@ impl Default for TrainConfig {
             schedule: Schedule::Constant,
             warmup_steps: 0,
             weight_decay: 1e-4,
+            value_loss_weight: 1.0,
             conv: ConvKernel::default(),
         }
     }

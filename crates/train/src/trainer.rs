@@ -23,7 +23,8 @@ pub struct StepStats {
     pub policy_loss: f32,
     /// Value mean squared error.
     pub value_loss: f32,
-    /// Their sum (the optimised loss; weight decay is in the optimiser).
+    /// The optimised loss, `policy + value_loss_weight · value` (weight decay
+    /// is in the optimiser).
     pub loss: f32,
     /// Mean entropy of the network's policy.
     pub entropy: f32,
@@ -219,7 +220,8 @@ impl Trainer {
             .try_into_vec::<f32>()
             .unwrap_or_default();
         let lr = self.config.learning_rate_at(self.steps, self.budget_spent);
-        let grads = GradientsParams::from_grads(l.total().backward(), &net);
+        let value_weight = self.config.value_loss_weight as f32;
+        let grads = GradientsParams::from_grads(l.total(value_weight).backward(), &net);
         self.net = Some(self.optim.step(lr, net, grads));
         self.steps += 1;
         self.samples += n as u64;
@@ -239,7 +241,7 @@ impl Trainer {
             learning_rate: lr,
             policy_loss,
             value_loss,
-            loss: policy_loss + value_loss,
+            loss: policy_loss + value_weight * value_loss,
             entropy,
             value_accuracy: if decided.is_empty() {
                 0.0
