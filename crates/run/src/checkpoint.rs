@@ -41,9 +41,15 @@ impl Checkpoints {
         step % self.every == 0
     }
 
-    /// Whether steps were taken since the newest checkpoint.
-    pub fn behind(&self, step: u64) -> bool {
+    /// Whether the newest checkpoint is out of date: steps taken since, or
+    /// self-play's evaluations or positions grown since it was written. A
+    /// session that stops at a step it checkpointed already must still record
+    /// what it spent after, or a resumed run would spend that part of
+    /// `run.max_evaluations` again.
+    pub fn behind(&self, step: u64, evaluations: u64, positions: u64) -> bool {
         step > self.last_step
+            || evaluations != self.meta.evaluations
+            || positions != self.meta.replay_added
     }
 
     /// Flushes the replay chunks, then writes the checkpoint of the trainer's
@@ -209,6 +215,19 @@ pub(crate) mod tests {
         );
         assert_eq!(dir.list_checkpoints().unwrap(), before, "left as they were");
         let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn a_checkpoint_is_behind_when_steps_evaluations_or_positions_grew() {
+        let exp = tictactoe("");
+        let mut meta = CheckpointMeta::fresh("tictactoe");
+        (meta.step, meta.evaluations, meta.replay_added) = (10, 500, 40);
+        let dir = RunDir::new(std::env::temp_dir().join("az-behind-unused"));
+        let c = Checkpoints::new(dir, &exp, meta);
+        assert!(!c.behind(10, 500, 40), "nothing happened since");
+        assert!(c.behind(11, 500, 40), "a step");
+        assert!(c.behind(10, 650, 40), "evaluations spent at the same step");
+        assert!(c.behind(10, 500, 49), "positions added at the same step");
     }
 
     #[test]

@@ -69,7 +69,9 @@ impl<G: Game> Session<G> {
         let suspect = matches!(failure, Some(RunError::Train(_)));
         let step = run.trainer.steps();
         if !suspect
-            && run.checkpoints.behind(step)
+            && run
+                .checkpoints
+                .behind(step, run.evaluations, run.intake.positions_total)
             && let Err(e) = run.checkpoint(&self.evals.keep())
         {
             failure.get_or_insert(e);
