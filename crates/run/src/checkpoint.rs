@@ -11,15 +11,14 @@ use az_game::Game;
 use az_train::{CheckpointMeta, Trainer};
 use burn::tensor::Device;
 
-/// The run's checkpoints: where they go, how many are kept, the newest one's
-/// step and the metadata written with the next.
+/// The run's checkpoints: where they go, how many are kept, and the metadata
+/// of the newest one (this session's, or the one resumed from), the base of
+/// the next.
 #[derive(Debug)]
 pub(crate) struct Checkpoints {
     dir: RunDir,
     every: u64,
     keep: usize,
-    /// Step of the newest checkpoint of this session (or resumed from).
-    last_step: u64,
     meta: CheckpointMeta,
 }
 
@@ -31,7 +30,6 @@ impl Checkpoints {
             dir,
             every: exp.manifest.train.checkpoint_every,
             keep: exp.manifest.train.keep_checkpoints,
-            last_step: meta.step,
             meta,
         }
     }
@@ -47,7 +45,7 @@ impl Checkpoints {
     /// what it spent after, or a resumed run would spend that part of
     /// `run.max_evaluations` again.
     pub fn behind(&self, step: u64, evaluations: u64, positions: u64) -> bool {
-        step > self.last_step
+        step > self.meta.step
             || evaluations != self.meta.evaluations
             || positions != self.meta.replay_added
     }
@@ -69,11 +67,10 @@ impl Checkpoints {
         self.meta.replay_added = intake.positions_total;
         self.meta.games = intake.games_total;
         self.meta.elapsed_seconds = run_seconds;
+        self.meta.step = trainer.steps();
         let folder = self.dir.checkpoints();
         std::fs::create_dir_all(&folder).map_err(RunError::io("creating", &folder))?;
-        let step = trainer.steps();
-        trainer.save(&self.dir.checkpoint(step), self.meta.clone())?;
-        self.last_step = step;
+        trainer.save(&self.dir.checkpoint(self.meta.step), self.meta.clone())?;
         self.dir.prune_checkpoints(self.keep, protect)
     }
 }
