@@ -57,7 +57,9 @@ def main() -> int:
         plt.close(fig)
         print("wrote", f"{out}-{name}.png")
 
-    plot(["loss/total", "loss/policy", "loss/value"], "Training loss", "loss", "losses")
+    # loss/ownership: runs with an ownership head ([model] ownership) only.
+    plot(["loss/total", "loss/policy", "loss/value", "loss/ownership"], "Training loss", "loss",
+         "losses")
     phases = ["opening", "middle", "end"]
     kinds = ("search", "policy", "value")  # runs before 2026-12-07 have no value
     plot([f"mistakes/{k}/{p}" for k in kinds for p in phases],

@@ -51,6 +51,7 @@ mod tests {
             step: 3,
             policy: f32::NAN,
             value: 0.0,
+            ownership: None,
         });
         assert_eq!(exit_code(&nan.into()), EXIT_FAILURE);
         assert_eq!(exit_code(&BadInput("x".to_owned()).into()), EXIT_BAD_INPUT);

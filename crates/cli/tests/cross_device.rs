@@ -53,6 +53,7 @@ fn config() -> NetConfig {
         value_hidden: 32,
         // More than AlphaGo Zero's one plane, so both devices flatten several.
         value_channels: 2,
+        ownership: false,
     }
 }
 

@@ -312,6 +312,10 @@ pub struct ModelSection {
     /// Planes of the value head's 1×1 convolution, flattened into its hidden
     /// layer (AlphaGo Zero: 1).
     pub value_channels: usize,
+    /// An ownership head: a 1×1 convolution that learns who holds each cell at
+    /// the end of the game (KataGo's auxiliary ownership target), for games
+    /// whose cells are owned (`Game::owners`).
+    pub ownership: bool,
 }
 
 impl Default for ModelSection {
@@ -323,6 +327,7 @@ impl Default for ModelSection {
             channels: 32,
             value_hidden: 64,
             value_channels: 1,
+            ownership: false,
         }
     }
 }
@@ -373,6 +378,8 @@ pub struct TrainSection {
     pub weight_decay: f64,
     /// Weight of the value loss against the policy loss.
     pub value_loss_weight: f64,
+    /// Weight of the ownership loss (with `model.ownership`).
+    pub ownership_loss_weight: f64,
     /// Training samples per new self-play position.
     pub train_ratio: f64,
     /// Steps between checkpoints.
@@ -398,6 +405,7 @@ impl Default for TrainSection {
             momentum: 0.9,
             weight_decay: 1e-4,
             value_loss_weight: 1.0,
+            ownership_loss_weight: 1.0,
             train_ratio: 4.0,
             checkpoint_every: 500,
             keep_checkpoints: 3,

@@ -186,6 +186,13 @@ pub(crate) fn check(m: &Manifest, path: &Path, games: &[&str]) -> Result<(), Man
         100.0,
         true,
     )?;
+    c.real(
+        "train.ownership_loss_weight",
+        tr.ownership_loss_weight,
+        0.0,
+        100.0,
+        false,
+    )?;
     c.real("train.train_ratio", tr.train_ratio, 0.0, 10_000.0, true)?;
     c.int("train.checkpoint_every", tr.checkpoint_every, 1, u64::MAX)?;
     c.int("train.keep_checkpoints", tr.keep_checkpoints, 1, 10_000)?;

@@ -292,6 +292,21 @@ pub trait Game: Clone + Debug + Display + PartialEq + Eq + Send + Sync + 'static
     fn oracle() -> Option<Box<dyn Oracle<Self>>> {
         None
     }
+
+    /// Who holds each cell of this position, seen from `view`: writes 1.0 for
+    /// `view`'s cells, -1.0 for the other player's and 0.0 for empty ones into
+    /// `out[..height × width]`, in the cell order of [`encode`](Game::encode)'s
+    /// planes, and returns `true`. Read on a game's last position it is the
+    /// ownership target of an auxiliary network head (KataGo's ownership: many
+    /// numbers per game where the value gets one). Games without cells owned by
+    /// one player return `false` and leave `out` alone: the default.
+    ///
+    /// # Panics
+    /// If `out` is shorter than `SHAPE.cells()`.
+    fn owners(&self, view: Player, out: &mut [f32]) -> bool {
+        let _ = (view, out);
+        false
+    }
 }
 
 /// A 64-bit finaliser (the SplitMix64 mix) that spreads a position key over all

@@ -283,6 +283,49 @@ pub fn check_position<G: Game>(position: &G, line: &str) {
             "{line:?}: symmetry {i}: encoding disagrees with cell map"
         );
     }
+    check_owners(position, line);
+}
+
+/// Cell owners ([`Game::owners`]), where the game has them: one value in
+/// {-1, 0, 1} per cell and nothing past them, opposite for the two players,
+/// unchanged by a move on the cells already held, and moved by every symmetry
+/// as its cell map says.
+fn check_owners<G: Game>(position: &G, line: &str) {
+    let cells = G::SHAPE.cells();
+    let view = position.to_move();
+    let mut mine = vec![f32::NAN; cells + 1];
+    if !position.owners(view, &mut mine) {
+        return;
+    }
+    assert!(
+        mine[cells].is_nan(),
+        "{line:?}: owners wrote past SHAPE.cells()"
+    );
+    mine.truncate(cells);
+    assert!(
+        mine.iter().all(|&v| v == 0.0 || v == 1.0 || v == -1.0),
+        "{line:?}: owners are not all -1, 0 or 1: {mine:?}"
+    );
+    let mut theirs = vec![f32::NAN; cells];
+    assert!(position.owners(view.other(), &mut theirs));
+    let negated: Vec<f32> = mine.iter().map(|&v| -v).collect();
+    assert_eq!(
+        theirs, negated,
+        "{line:?}: the other player's owners are not the negation"
+    );
+    let shape = crate::Shape {
+        planes: 1,
+        ..G::SHAPE
+    };
+    let (mut expected, mut actual) = (vec![0.0; cells], vec![0.0; cells]);
+    for i in 0..G::NUM_SYMMETRIES {
+        G::symmetry(i).apply_encoding(shape, &mine, &mut expected);
+        assert!(position.transformed(i).owners(view, &mut actual));
+        assert_eq!(
+            expected, actual,
+            "{line:?}: symmetry {i}: owners disagree with the cell map"
+        );
+    }
 }
 
 /// Checks perft lines. Each non-empty line not starting with `#` is

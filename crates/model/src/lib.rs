@@ -24,5 +24,5 @@ mod loss;
 mod net;
 
 pub use inference::{InferenceNet, NamedTensor};
-pub use loss::{Losses, losses, masked_log_softmax};
+pub use loss::{Losses, losses, masked_log_softmax, ownership_loss};
 pub use net::{ConvBn, NetConfig, PolicyValueNet, ResBlock};

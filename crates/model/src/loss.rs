@@ -56,3 +56,13 @@ pub fn losses(
         entropy,
     }
 }
+
+/// The ownership head's loss: `(o − t)²` averaged over samples and cells,
+/// `t` in {-1, 0, 1} (see `Game::owners`).
+///
+/// # Shapes
+/// `predicted, target: [n, cells]` → `[1]`
+pub fn ownership_loss(predicted: Tensor<2>, target: Tensor<2>) -> Tensor<1> {
+    let diff = predicted - target;
+    (diff.clone() * diff).mean()
+}

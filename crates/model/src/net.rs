@@ -26,6 +26,9 @@ pub struct NetConfig {
     pub value_hidden: usize,
     /// Planes of the value head's 1×1 convolution (AlphaGo Zero: 1).
     pub value_channels: usize,
+    /// Whether the network has an ownership head (training only: inference
+    /// never computes it).
+    pub ownership: bool,
 }
 
 impl NetConfig {
@@ -105,6 +108,10 @@ pub struct PolicyValueNet {
     pub value_fc1: Linear,
     /// Output of the value head.
     pub value_fc2: Linear,
+    /// The ownership head, if the network has one: a 1×1 convolution to one
+    /// plane, whose tanh says who will hold each cell at the end of the game
+    /// (KataGo's ownership head; an auxiliary target that only trains the tower).
+    pub ownership: Option<Conv2d>,
 }
 
 impl PolicyValueNet {
@@ -125,6 +132,11 @@ impl PolicyValueNet {
             value_fc1: LinearConfig::new(cfg.value_channels * cfg.cells(), cfg.value_hidden)
                 .init(device),
             value_fc2: LinearConfig::new(cfg.value_hidden, 1).init(device),
+            ownership: cfg.ownership.then(|| {
+                Conv2dConfig::new([c, 1], [1, 1])
+                    .with_padding(PaddingConfig2d::Valid)
+                    .init(device)
+            }),
         }
     }
 
@@ -139,11 +151,36 @@ impl PolicyValueNet {
 
     /// [`forward`](Self::forward) with the convolutions of `kernel`.
     pub fn forward_with(&self, x: Tensor<4>, kernel: ConvKernel) -> (Tensor<2>, Tensor<1>) {
+        self.heads(self.tower(x, kernel), kernel)
+    }
+
+    /// The stem and the residual blocks.
+    ///
+    /// # Shapes
+    /// `x: [n, planes, h, w]` → `[n, channels, h, w]`
+    pub fn tower(&self, x: Tensor<4>, kernel: ConvKernel) -> Tensor<4> {
         let mut x = self.stem.forward(x, None, kernel); // [n, c, h, w]
         for block in &self.blocks {
             let y = block.a.forward(x.clone(), None, kernel);
             x = block.b.forward(y, Some(x), kernel);
         }
+        x
+    }
+
+    /// The ownership head on the tower's output, if the network has one.
+    ///
+    /// # Shapes
+    /// `x: [n, channels, h, w]` → `[n, h·w]`, in `(-1, 1)`
+    pub fn ownership(&self, x: Tensor<4>) -> Option<Tensor<2>> {
+        let conv = self.ownership.as_ref()?;
+        Some(tanh(conv.forward(x).flatten::<2>(1, 3)))
+    }
+
+    /// Policy logits and value from the tower's output.
+    ///
+    /// # Shapes
+    /// `x: [n, channels, h, w]` → `([n, actions], [n])`
+    pub fn heads(&self, x: Tensor<4>, kernel: ConvKernel) -> (Tensor<2>, Tensor<1>) {
         let n = x.dims()[0];
         let p = self
             .policy_conv

@@ -15,6 +15,7 @@ const CFG: NetConfig = NetConfig {
     channels: 8,
     value_hidden: 16,
     value_channels: 1,
+    ownership: false,
 };
 
 /// [`CFG`] with a value head of several planes (AlphaZero.jl's connect four network reads 32).
@@ -213,4 +214,24 @@ fn saved_and_loaded_network_gives_identical_outputs() {
     let loaded = fresh.try_load_record(record).unwrap();
     let after = to_vec(loaded.valid().forward(input(4, &device)).0);
     assert_eq!(before, after);
+}
+
+#[test]
+fn the_ownership_head_reads_the_tower_and_leaves_policy_and_value_alone() {
+    let device = Device::flex();
+    let owned = NetConfig {
+        ownership: true,
+        ..CFG
+    };
+    let net = PolicyValueNet::new(&owned, &device);
+    let x = input(5, &device);
+    let tower = net.tower(x.clone(), ConvKernel::Board);
+    let o = to_vec(net.ownership(tower.clone()).expect("an ownership head"));
+    assert_eq!(o.len(), 5 * 42, "one value per cell");
+    assert!(o.iter().all(|v| v.abs() < 1.0), "tanh");
+    let (l1, v1) = net.forward_with(x.clone(), ConvKernel::Board);
+    let (l2, v2) = net.heads(tower, ConvKernel::Board);
+    assert_eq!((to_vec(l1), to_vec(v1)), (to_vec(l2), to_vec(v2)));
+    let plain = PolicyValueNet::new(&CFG, &device);
+    assert!(plain.ownership(plain.tower(x, ConvKernel::Board)).is_none());
 }

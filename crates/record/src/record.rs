@@ -67,6 +67,16 @@ impl<G: Game> GameRecord<G> {
         })
     }
 
+    /// The position after the last move (where the game ended, or where a
+    /// player resigned).
+    pub fn final_position(&self) -> G {
+        let mut position = G::new();
+        for &mv in &self.moves {
+            position.apply_unchecked(mv);
+        }
+        position
+    }
+
     /// For a game that never resigned: whether the player who would have resigned
     /// went on to win or draw (a false resignation).
     pub fn false_resignation(&self) -> Option<bool> {

@@ -3,7 +3,8 @@
 /// `n` samples ready for the network.
 ///
 /// # Shapes
-/// `inputs: n × input_len`, `masks, policies: n × actions`, `values: n`
+/// `inputs: n × input_len`, `masks, policies: n × actions`, `values: n`,
+/// `owners: n × cells` (empty unless the replay buffer was asked for them)
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TrainBatch {
     /// Samples.
@@ -16,6 +17,9 @@ pub struct TrainBatch {
     pub policies: Vec<f32>,
     /// Value targets for the player to move (the game's result).
     pub values: Vec<f32>,
+    /// Ownership targets: who holds each cell at the end of the sample's game,
+    /// from the view of the sample's player to move (see `Game::owners`).
+    pub owners: Vec<f32>,
 }
 
 impl TrainBatch {
@@ -26,5 +30,6 @@ impl TrainBatch {
         self.masks.clear();
         self.policies.clear();
         self.values.clear();
+        self.owners.clear();
     }
 }

@@ -1,7 +1,7 @@
 //! The window of recent positions and sampling from it.
 
 use crate::TrainBatch;
-use az_game::{Game, Symmetry};
+use az_game::{Game, Shape, Symmetry};
 use az_record::GameRecord;
 use rand::{Rng, RngExt};
 
@@ -16,6 +16,8 @@ pub struct ReplayBuffer<G: Game> {
     positions: Vec<G>,
     policies: Vec<f32>,
     values: Vec<f32>,
+    /// The last position of each position's game (ownership targets).
+    finals: Vec<G>,
     /// Next slot to write in the ring.
     head: usize,
     /// Positions ever added.
@@ -25,6 +27,8 @@ pub struct ReplayBuffer<G: Game> {
     scratch: Vec<f32>,
     /// Weight of the root value in the value target (0: the result alone).
     q_weight: f32,
+    /// Whether samples carry ownership targets.
+    ownership: bool,
 }
 
 impl<G: Game> ReplayBuffer<G> {
@@ -35,13 +39,32 @@ impl<G: Game> ReplayBuffer<G> {
             positions: Vec::new(),
             policies: Vec::new(),
             values: Vec::new(),
+            finals: Vec::new(),
             head: 0,
             added: 0,
             games: 0,
             symmetries: (0..G::NUM_SYMMETRIES).map(G::symmetry).collect(),
             scratch: vec![0.0; G::SHAPE.len()],
             q_weight: 0.0,
+            ownership: false,
         }
+    }
+
+    /// The same window with ownership targets in every sample
+    /// ([`TrainBatch::owners`]): who holds each cell of the position's game's
+    /// last position, from the view of the position's player to move.
+    ///
+    /// # Errors
+    /// The game's name, if it defines no cell owners ([`Game::owners`]).
+    pub fn with_ownership(mut self) -> Result<Self, String> {
+        if !G::new().owners(az_game::Player::First, &mut self.scratch) {
+            return Err(format!(
+                "{} defines no cell owners (Game::owners), so it has no ownership target",
+                G::NAME
+            ));
+        }
+        self.ownership = true;
+        Ok(self)
     }
 
     /// The same window with value targets `(1 − w)·z + w·q`: the game's result
@@ -78,7 +101,7 @@ impl<G: Game> ReplayBuffer<G> {
 
     /// Bytes held by the stored samples.
     pub fn memory_bytes(&self) -> usize {
-        self.positions.capacity() * size_of::<G>()
+        (self.positions.capacity() + self.finals.capacity()) * size_of::<G>()
             + (self.policies.capacity() + self.values.capacity()) * 4
     }
 
@@ -86,17 +109,19 @@ impl<G: Game> ReplayBuffer<G> {
     ///
     /// # Panics
     /// If `policy` is not `NUM_ACTIONS` long.
-    pub fn push(&mut self, position: G, policy: &[f32], value: f32) {
+    pub fn push(&mut self, position: G, policy: &[f32], value: f32, last: &G) {
         assert_eq!(policy.len(), G::NUM_ACTIONS);
         let a = G::NUM_ACTIONS;
         if self.positions.len() < self.capacity {
             self.positions.push(position);
             self.policies.extend_from_slice(policy);
             self.values.push(value);
+            self.finals.push(last.clone());
         } else {
             self.positions[self.head] = position;
             self.policies[self.head * a..(self.head + 1) * a].copy_from_slice(policy);
             self.values[self.head] = value;
+            self.finals[self.head] = last.clone();
         }
         self.head = (self.head + 1) % self.capacity;
         self.added += 1;
@@ -107,9 +132,10 @@ impl<G: Game> ReplayBuffer<G> {
     pub fn add_game(&mut self, game: &GameRecord<G>) {
         let skip = game.random_plies;
         let w = self.q_weight;
+        let last = game.final_position();
         for (i, (position, z)) in game.positions().enumerate().skip(skip) {
             let value = (1.0 - w) * z + w * game.root_values[i];
-            self.push(position, game.policy(i), value);
+            self.push(position, game.policy(i), value, &last);
         }
         self.games += 1;
     }
@@ -132,7 +158,7 @@ impl<G: Game> ReplayBuffer<G> {
 
     /// Appends `n` samples drawn uniformly (with replacement) from the window to
     /// `out`, each under a uniformly drawn board symmetry applied to the encoding,
-    /// the legal-move mask and the policy target together.
+    /// the legal-move mask, the policy target and the ownership target together.
     ///
     /// # Panics
     /// If the buffer is empty.
@@ -162,6 +188,17 @@ impl<G: Game> ReplayBuffer<G> {
                 &mut out.policies[base..],
             );
             out.values.push(self.values[slot]);
+            if self.ownership {
+                let cells = G::SHAPE.cells();
+                self.finals[slot].owners(position.to_move(), &mut self.scratch);
+                let base = out.owners.len();
+                out.owners.resize(base + cells, 0.0);
+                let plane = Shape {
+                    planes: 1,
+                    ..G::SHAPE
+                };
+                sym.apply_encoding(plane, &self.scratch, &mut out.owners[base..]);
+            }
             out.n += 1;
         }
     }

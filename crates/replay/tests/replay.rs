@@ -207,7 +207,7 @@ fn window_keeps_the_most_recent_positions() {
     let mut b = ReplayBuffer::<TicTacToe>::new(10);
     let p = TicTacToe::new();
     for i in 0..25 {
-        b.push(p, &[0.0; 9], i as f32);
+        b.push(p, &[0.0; 9], i as f32, &p);
     }
     assert_eq!((b.len(), b.added()), (10, 25));
     let values: Vec<f32> = (0..10).map(|i| b.get(i).2).collect();
@@ -271,7 +271,12 @@ fn sampling_is_uniform() {
     let n = 50;
     let mut b = ReplayBuffer::<TicTacToe>::new(n);
     for i in 0..n {
-        b.push(TicTacToe::new(), &[1.0 / 9.0; 9], i as f32);
+        b.push(
+            TicTacToe::new(),
+            &[1.0 / 9.0; 9],
+            i as f32,
+            &TicTacToe::new(),
+        );
     }
     let mut rng = SmallRng::seed_from_u64(5);
     let mut batch = TrainBatch::default();
@@ -296,7 +301,7 @@ fn augmentation_moves_board_mask_and_policy_together() {
     let p = Connect4::from_moves("1123").unwrap();
     let policy: Vec<f32> = (0..7).map(|c| (c + 1) as f32 / 28.0).collect();
     let mut b = ReplayBuffer::<Connect4>::new(4);
-    b.push(p, &policy, 0.5);
+    b.push(p, &policy, 0.5, &p);
     let mut rng = SmallRng::seed_from_u64(6);
     let mut batch = TrainBatch::default();
     b.sample(200, &mut rng, &mut batch);
@@ -331,4 +336,82 @@ fn augmentation_moves_board_mask_and_policy_together() {
         "both symmetries drawn: {seen:?}"
     );
     assert_eq!(p.outcome(), None::<Outcome>);
+}
+
+/// Ownership targets: the game's last board seen from each sample's player to
+/// move, under the sample's symmetry, beside the encoding it goes with.
+#[test]
+fn ownership_targets_are_the_last_board_from_the_movers_side() {
+    // First player (x) wins in column 1 with four stones; o holds column 2.
+    let line = "1212121";
+    let end = Connect4::from_moves(line).unwrap();
+    assert!(end.is_terminal());
+    let mut g = games::<Connect4>(1, 3).remove(0);
+    g.moves = line.bytes().map(|c| end_move(&end, c)).collect();
+    g.policies = vec![1.0 / 7.0; 7 * 7];
+    g.root_values = vec![0.0; 7];
+    g.outcome = end.outcome().unwrap();
+    assert_eq!(g.final_position(), end);
+    let mut b = ReplayBuffer::<Connect4>::new(100).with_ownership().unwrap();
+    b.add_game(&g);
+    let mut batch = TrainBatch::default();
+    b.sample(200, &mut SmallRng::seed_from_u64(4), &mut batch);
+    let (len, cells) = (Connect4::SHAPE.len(), Connect4::SHAPE.cells());
+    assert_eq!(batch.owners.len(), 200 * cells);
+    let mut seen = [0; 2];
+    for i in 0..batch.n {
+        let input = &batch.inputs[i * len..(i + 1) * len];
+        let owners = &batch.owners[i * cells..(i + 1) * cells];
+        // The sample's position and symmetry: those whose encoding it is (the
+        // empty board of ply 0 is its own mirror image: either symmetry).
+        let candidates: Vec<(usize, usize)> = (0..7)
+            .flat_map(|ply| (0..2).map(move |s| (ply, s)))
+            .filter(|&(ply, s)| {
+                let p = Connect4::from_moves(&line[..ply]).unwrap().transformed(s);
+                let mut enc = vec![0.0; len];
+                p.encode(&mut enc);
+                enc == input
+            })
+            .collect();
+        assert!(
+            !candidates.is_empty(),
+            "sample {i} is no position of the game"
+        );
+        let found = candidates
+            .iter()
+            .find(|&&(ply, sym)| owners == expected_owners(ply, sym))
+            .unwrap_or_else(|| panic!("sample {i}: owners {owners:?} fit none of {candidates:?}"));
+        if candidates.len() == 1 {
+            seen[found.1] += 1;
+        }
+    }
+    assert!(seen[0] > 40 && seen[1] > 40, "{seen:?}");
+    // Without ownership the batch carries none.
+    let mut plain = ReplayBuffer::<Connect4>::new(100);
+    plain.add_game(&g);
+    batch.clear();
+    plain.sample(10, &mut SmallRng::seed_from_u64(4), &mut batch);
+    assert!(batch.owners.is_empty());
+}
+
+/// The last board of the game "1212121" seen by the player to move at `ply`,
+/// under symmetry `sym`: x's four stones in column 1 (index 0, or 6 mirrored),
+/// o's three in column 2 (index 1, or 5), plane row 5 the bottom; x moves at
+/// even plies.
+fn expected_owners(ply: usize, sym: usize) -> Vec<f32> {
+    let mine = if ply % 2 == 0 { 1.0 } else { -1.0 };
+    let (x_col, o_col) = if sym == 0 { (0, 1) } else { (6, 5) };
+    (0..42)
+        .map(|cell| match (cell / 7, cell % 7) {
+            (2..=5, c) if c == x_col => mine,
+            (3..=5, c) if c == o_col => -mine,
+            _ => 0.0,
+        })
+        .collect()
+}
+
+fn end_move(p: &Connect4, column: u8) -> <Connect4 as Game>::Move {
+    p.parse_move_prefix(&(column as char).to_string())
+        .unwrap()
+        .0
 }

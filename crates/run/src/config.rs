@@ -107,6 +107,7 @@ pub fn net_config<G: Game>(exp: &Experiment) -> NetConfig {
         channels: m.channels,
         value_hidden: m.value_hidden,
         value_channels: m.value_channels,
+        ownership: m.ownership,
     }
 }
 
@@ -135,6 +136,7 @@ pub fn train_config(exp: &Experiment) -> TrainConfig {
         warmup_steps: t.lr_warmup_steps,
         weight_decay: t.weight_decay,
         value_loss_weight: t.value_loss_weight,
+        ownership_loss_weight: t.ownership_loss_weight,
         conv: az_model::ConvKernel::default(),
     }
 }

@@ -153,6 +153,7 @@ mod tests {
             step: 7,
             policy: f32::NAN,
             value: 0.5,
+            ownership: None,
         });
         assert!(matches!(
             nan,

@@ -9,7 +9,7 @@ use crate::RunError;
 use crate::metrics::Metrics;
 use crate::report::Out;
 use crate::run_dir::RunDir;
-use az_experiment::ReplaySection;
+use az_experiment::{Experiment, ManifestError};
 use az_game::{Game, Outcome, Player};
 use az_record::GameRecord;
 use az_record::remote::Delivery;
@@ -53,23 +53,57 @@ pub(crate) struct Intake<G: Game> {
     stored: Vec<u64>,
 }
 
+/// `model.ownership` for a game that cannot have it.
+fn ownership_error(exp: &Experiment, why: &str) -> ManifestError {
+    ManifestError::Invalid {
+        path: exp.path.clone(),
+        key: "model.ownership".to_owned(),
+        value: "true".to_owned(),
+        allowed: format!("false: {why}"),
+    }
+}
+
+/// Checks that the game can have `exp`'s ownership head, if it asks for one.
+///
+/// # Errors
+/// [`ManifestError::Invalid`] naming `model.ownership` for a game without cell
+/// owners ([`Game::owners`]).
+pub(crate) fn check_ownership<G: Game>(exp: &Experiment) -> Result<(), ManifestError> {
+    let mut cells = vec![0.0; G::SHAPE.cells()];
+    match !exp.manifest.model.ownership || G::new().owners(Player::First, &mut cells) {
+        true => Ok(()),
+        false => Err(ownership_error(
+            exp,
+            &format!("{} defines no cell owners (Game::owners)", G::NAME),
+        )),
+    }
+}
+
 impl<G: Game> Intake<G> {
-    /// Opens the chunk store of `dir` into a window of `capacity` positions.
+    /// Opens the chunk store of `dir` into a window of `exp`'s `replay.capacity`
+    /// positions (with ownership targets where `model.ownership` asks).
     /// The counters go on from `meta` (the checkpoint resumed from) or from the
     /// chunks, whichever counts more: games flushed after the newest checkpoint,
     /// or with none at all, are on disk only.
     ///
     /// # Errors
-    /// [`RunError::Replay`] naming the first chunk that cannot be read.
+    /// [`RunError::Replay`] naming the first chunk that cannot be read;
+    /// [`RunError::Manifest`] for an ownership head on a game without owners.
     pub fn open(
         dir: &RunDir,
-        replay: &ReplaySection,
+        exp: &Experiment,
         meta: &CheckpointMeta,
         out: &Out,
     ) -> Result<Self, RunError> {
+        let replay = &exp.manifest.replay;
         let (capacity, flush_seconds) = (replay.capacity, replay.flush_seconds);
         let mut buffer =
             ReplayBuffer::<G>::new(capacity).with_value_q_weight(replay.value_q_weight);
+        if exp.manifest.model.ownership {
+            buffer = buffer
+                .with_ownership()
+                .map_err(|why| ownership_error(exp, &why))?;
+        }
         let store = ReplayStore::open(&dir.replay(), &mut buffer)?;
         if !buffer.is_empty() {
             out.line(&format!(
@@ -229,12 +263,12 @@ mod tests {
         }
     }
 
-    fn window(capacity: usize, flush_seconds: f64) -> ReplaySection {
-        ReplaySection {
-            capacity,
-            flush_seconds,
-            ..ReplaySection::default()
-        }
+    fn window(capacity: usize, flush_seconds: f64) -> Experiment {
+        let text = format!(
+            "[game]\nname = \"tictactoe\"\n[replay]\ncapacity = {capacity}\n\
+             flush_seconds = {flush_seconds:?}\n"
+        );
+        Experiment::from_toml(&text, std::path::Path::new("t.toml"), &[], &["tictactoe"]).unwrap()
     }
 
     fn scratch(name: &str) -> RunDir {

@@ -19,6 +19,8 @@ struct TrainSums {
     entropy: f64,
     accuracy: f64,
     lr: f64,
+    /// Sum of the ownership losses and the steps that had one.
+    ownership: (f64, u64),
 }
 
 /// Counts of self-play results between two reports.
@@ -197,6 +199,10 @@ impl Metrics {
         t.loss += f64::from(s.loss);
         t.entropy += f64::from(s.entropy);
         t.accuracy += f64::from(s.value_accuracy);
+        if let Some(o) = s.ownership_loss {
+            t.ownership.0 += f64::from(o);
+            t.ownership.1 += 1;
+        }
         t.lr = s.learning_rate;
     }
 
@@ -348,6 +354,9 @@ fn write_train(w: &mut EventWriter, st: i64, t: &TrainSums) -> Result<Option<f64
     w.scalar("loss/total", st, t.loss / n)?;
     w.scalar("loss/policy", st, t.policy / n)?;
     w.scalar("loss/value", st, t.value / n)?;
+    if t.ownership.1 > 0 {
+        w.scalar("loss/ownership", st, t.ownership.0 / t.ownership.1 as f64)?;
+    }
     w.scalar("train/learning_rate", st, t.lr)?;
     w.scalar("train/policy_entropy", st, t.entropy / n)?;
     w.scalar("train/value_accuracy", st, t.accuracy / n)?;

@@ -56,6 +56,7 @@ mod tests {
         channels: 8,
         value_hidden: 16,
         value_channels: 1,
+        ownership: false,
     };
 
     #[test]

@@ -23,11 +23,13 @@ impl<G: Game> Run<G> {
     /// # Errors
     /// [`RunError::RunDirInUse`] for a fresh run where one is;
     /// [`RunError::NotARun`] for a resume without a run record;
-    /// [`RunError::Manifest`] for an opponent the game cannot have;
+    /// [`RunError::Manifest`] for an opponent or an ownership head the game
+    /// cannot have;
     /// [`RunError::Replay`] or [`RunError::Ladder`] for a damaged file;
     /// [`RunError::Io`] or [`RunError::Write`] naming a file that cannot be written.
     pub fn open(exp: &Experiment, device: &Device, opts: RunOptions) -> Result<Self, RunError> {
         let opponents = opponents::<G>(exp)?;
+        crate::intake::check_ownership::<G>(exp)?;
         let mut clock = Clock::start();
         let dir = RunDir::new(&opts.run_dir);
         let record = if opts.resume {
@@ -52,8 +54,7 @@ impl<G: Game> Run<G> {
         ));
         let (trainer, meta) = learner::<G>(exp, device, &dir, opts.resume, &out)?;
         clock.resumed_after(meta.elapsed_seconds);
-        let replay = &exp.manifest.replay;
-        let intake = Intake::open(&dir, replay, &meta, &out)?;
+        let intake = Intake::open(&dir, exp, &meta, &out)?;
         let (ladder, previous) =
             Ladder::open::<G>(exp, &opponents, &dir, opts.resume, device, &out)?;
         let evaluations = meta.evaluations;

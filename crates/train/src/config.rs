@@ -56,6 +56,9 @@ pub struct TrainConfig {
     /// Weight of the value loss against the policy loss (1: AlphaZero's sum).
     #[serde(default = "one")]
     pub value_loss_weight: f64,
+    /// Weight of the ownership loss, for a network with an ownership head.
+    #[serde(default = "one")]
+    pub ownership_loss_weight: f64,
     /// The convolutions' implementation (az's board kernels where the device has
     /// them); a choice of this process, not saved with a checkpoint.
     #[serde(skip)]
@@ -76,6 +79,7 @@ impl Default for TrainConfig {
             warmup_steps: 0,
             weight_decay: 1e-4,
             value_loss_weight: 1.0,
+            ownership_loss_weight: 1.0,
             conv: ConvKernel::default(),
         }
     }

@@ -2,7 +2,7 @@
 
 use crate::checkpoint::{self, CheckpointError, CheckpointMeta};
 use crate::{OptimizerKind, TrainConfig};
-use az_model::{InferenceNet, NetConfig, PolicyValueNet, losses};
+use az_model::{InferenceNet, NetConfig, PolicyValueNet, losses, ownership_loss};
 use az_replay::TrainBatch;
 use burn::module::Module;
 use burn::optim::decay::WeightDecayConfig;
@@ -23,8 +23,10 @@ pub struct StepStats {
     pub policy_loss: f32,
     /// Value mean squared error.
     pub value_loss: f32,
-    /// The optimised loss, `policy + value_loss_weight · value` (weight decay
-    /// is in the optimiser).
+    /// Ownership mean squared error, for a network with an ownership head.
+    pub ownership_loss: Option<f32>,
+    /// The optimised loss, `policy + value_loss_weight · value
+    /// (+ ownership_loss_weight · ownership)` (weight decay is in the optimiser).
     pub loss: f32,
     /// Mean entropy of the network's policy.
     pub entropy: f32,
@@ -37,8 +39,9 @@ pub struct StepStats {
 pub enum TrainError {
     /// The loss is NaN or infinite: the step was not applied.
     #[error(
-        "training step {step}: the loss is not finite (policy {policy}, value {value}); the step was \
-         not applied and the last checkpoint is intact — lower train.learning_rate and resume"
+        "training step {step}: the loss is not finite (policy {policy}, value {value}{}); the step \
+         was not applied and the last checkpoint is intact — lower train.learning_rate and resume",
+        ownership_text(.ownership)
     )]
     NonFinite {
         /// The step that failed.
@@ -47,6 +50,8 @@ pub enum TrainError {
         policy: f32,
         /// Value loss.
         value: f32,
+        /// Ownership loss, for a network with an ownership head.
+        ownership: Option<f32>,
     },
     /// The batch does not fit the network.
     #[error("training batch of {got} values per position, the network takes {expected}")]
@@ -56,6 +61,22 @@ pub enum TrainError {
         /// Values per position of the network.
         expected: usize,
     },
+    /// The network has an ownership head but the batch has no (or too few)
+    /// ownership targets.
+    #[error(
+        "training batch of {got} ownership values per position, the network's ownership head \
+         takes {expected}"
+    )]
+    Owners {
+        /// Ownership values per position in the batch.
+        got: usize,
+        /// Cells of the board.
+        expected: usize,
+    },
+}
+
+fn ownership_text(ownership: &Option<f32>) -> String {
+    ownership.map_or(String::new(), |o| format!(", ownership {o}"))
 }
 
 /// The learner: the network on an autodiff device and its optimiser.
@@ -177,6 +198,12 @@ impl Trainer {
                 expected: len,
             });
         }
+        if c.ownership && batch.owners.len() != n * c.cells() {
+            return Err(TrainError::Owners {
+                got: batch.owners.len() / n.max(1),
+                expected: c.cells(),
+            });
+        }
         let x = Tensor::from_data(
             TensorData::new(batch.inputs.clone(), [n, c.planes, c.height, c.width]),
             &self.device,
@@ -190,8 +217,11 @@ impl Trainer {
             .net
             .take()
             .expect("the network is only moved out during a step");
-        let (logits, value) = net.forward_with(x, self.config.conv);
+        let tower = net.tower(x, self.config.conv);
+        let owned = net.ownership(tower.clone());
+        let (logits, value) = net.heads(tower, self.config.conv);
         let mut l = losses(logits, mask, value.clone(), target_policy, target_value);
+        let owned = owned.map(|o| ownership_loss(o, self.tensor2(&batch.owners, n, c.cells())));
         // A fast search's position (playout cap randomization) has an all-zero
         // policy target: the policy loss is the mean over the positions with one.
         let with_target = batch
@@ -204,12 +234,17 @@ impl Trainer {
         }
         let policy_loss: f32 = l.policy.clone().into_scalar();
         let value_loss: f32 = l.value.clone().into_scalar();
-        if !(policy_loss.is_finite() && value_loss.is_finite()) {
+        let owned_loss: Option<f32> = owned.as_ref().map(|o| o.clone().into_scalar());
+        if !(policy_loss.is_finite()
+            && value_loss.is_finite()
+            && owned_loss.is_none_or(f32::is_finite))
+        {
             self.net = Some(net);
             return Err(TrainError::NonFinite {
                 step: self.steps + 1,
                 policy: policy_loss,
                 value: value_loss,
+                ownership: owned_loss,
             });
         }
         let entropy: f32 = l.entropy.clone().into_scalar();
@@ -221,7 +256,12 @@ impl Trainer {
             .unwrap_or_default();
         let lr = self.config.learning_rate_at(self.steps, self.budget_spent);
         let value_weight = self.config.value_loss_weight as f32;
-        let grads = GradientsParams::from_grads(l.total(value_weight).backward(), &net);
+        let owned_weight = self.config.ownership_loss_weight as f32;
+        let total = match owned {
+            Some(o) => l.total(value_weight) + o * owned_weight,
+            None => l.total(value_weight),
+        };
+        let grads = GradientsParams::from_grads(total.backward(), &net);
         self.net = Some(self.optim.step(lr, net, grads));
         self.steps += 1;
         self.samples += n as u64;
@@ -241,7 +281,10 @@ impl Trainer {
             learning_rate: lr,
             policy_loss,
             value_loss,
-            loss: policy_loss + value_weight * value_loss,
+            ownership_loss: owned_loss,
+            loss: policy_loss
+                + value_weight * value_loss
+                + owned_loss.map_or(0.0, |o| owned_weight * o),
             entropy,
             value_accuracy: if decided.is_empty() {
                 0.0
@@ -365,7 +408,8 @@ impl Trainer {
 /// Network sizes as checkpoints record them: planes, height, width, actions,
 /// blocks, channels, value_hidden, then value_channels where it is not 1 (so
 /// that networks with AlphaGo Zero's single value plane, all of them before
-/// the value head had more, keep the seven sizes they were written with).
+/// the value head had more, keep the seven sizes they were written with), then
+/// a 1 for an ownership head (none before it: value_channels is written then).
 pub fn net_sizes(c: NetConfig) -> Vec<usize> {
     let mut sizes = vec![
         c.planes,
@@ -376,8 +420,11 @@ pub fn net_sizes(c: NetConfig) -> Vec<usize> {
         c.channels,
         c.value_hidden,
     ];
-    if c.value_channels != 1 {
+    if c.value_channels != 1 || c.ownership {
         sizes.push(c.value_channels);
+    }
+    if c.ownership {
+        sizes.push(1);
     }
     sizes
 }

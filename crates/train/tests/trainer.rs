@@ -15,6 +15,7 @@ const NET: NetConfig = NetConfig {
     channels: 8,
     value_hidden: 16,
     value_channels: 1,
+    ownership: false,
 };
 
 /// A fixed batch: distinct inputs, one-hot policy targets, ±1 values.
@@ -356,4 +357,78 @@ fn a_heavier_value_loss_fits_the_value_faster() {
         even.value_loss,
         heavy.value_loss
     );
+}
+
+/// Ownership targets for `dataset`'s inputs that a small tower can learn: the
+/// first plane's cells, +1 where it is set, -1 where not.
+fn owners_of(data: &TrainBatch) -> Vec<f32> {
+    let len = 3 * 42;
+    (0..data.n)
+        .flat_map(|i| data.inputs[i * len..i * len + 42].iter())
+        .map(|&x| if x == 1.0 { 1.0 } else { -1.0 })
+        .collect()
+}
+
+#[test]
+fn the_ownership_head_learns_its_target_and_round_trips_in_checkpoints() {
+    let owned = NetConfig {
+        ownership: true,
+        ..NET
+    };
+    // The head is recorded after the value planes, so a checkpoint says it has one.
+    assert_eq!(az_train::net_sizes(owned), [3, 6, 7, 7, 1, 8, 16, 1, 1]);
+    let mut data = dataset(32);
+    data.owners = owners_of(&data);
+    let device = Device::flex();
+    let mut t = Trainer::new(owned, config(), &device);
+    let first = t.step(&data).unwrap();
+    let mut last = first;
+    for _ in 0..80 {
+        last = t.step(&data).unwrap();
+    }
+    let (o0, o1) = (first.ownership_loss.unwrap(), last.ownership_loss.unwrap());
+    assert!(o1 < 0.3 * o0, "ownership loss {o0} -> {o1}");
+    let weighted = last.policy_loss + last.value_loss + o1;
+    assert!((last.loss - weighted).abs() < 1e-4, "{last:?}");
+    // A plain network reports none.
+    let mut plain = Trainer::new(NET, config(), &device);
+    assert_eq!(plain.step(&data).unwrap().ownership_loss, None);
+    // A batch without targets is refused by name; nothing is stepped.
+    let mut bare = data.clone();
+    bare.owners.clear();
+    let e = t.step(&bare).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            TrainError::Owners {
+                got: 0,
+                expected: 42
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(t.steps(), 81);
+    // Round trip through a checkpoint; a network without the head refuses it.
+    let path = temp("owned.azck");
+    t.save(&path, meta()).unwrap();
+    let (loaded, m) = Trainer::load(&path, "connect4", owned, config(), &device).unwrap();
+    assert_eq!(m.net, az_train::net_sizes(owned));
+    assert_eq!(outputs(&loaded), outputs(&t));
+    let head = |t: &Trainer| {
+        let conv = t.net().ownership.as_ref().expect("an ownership head");
+        let w = conv.weight.val().into_data().to_vec::<f32>().unwrap();
+        let b = conv
+            .bias
+            .as_ref()
+            .unwrap()
+            .val()
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap();
+        (w, b)
+    };
+    assert_eq!(head(&loaded), head(&t));
+    let e = Trainer::load(&path, "connect4", NET, config(), &device).unwrap_err();
+    assert!(matches!(e, CheckpointError::Mismatch { .. }), "{e}");
+    std::fs::remove_file(&path).unwrap();
 }

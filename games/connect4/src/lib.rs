@@ -238,6 +238,20 @@ impl Game for Connect4 {
         colour.fill(f32::from(u8::from(self.to_move() == Player::First)));
     }
 
+    /// The stones, in the planes' cell order (row 0 the top of the board).
+    fn owners(&self, view: Player, out: &mut [f32]) -> bool {
+        let (mine, theirs) = (self.stones(view), self.stones(view.other()));
+        for r in 0..HEIGHT {
+            let row = HEIGHT - 1 - r;
+            for col in 0..WIDTH {
+                let bit = col * H1 + row;
+                out[r * WIDTH + col] = f32::from(u8::from(mine >> bit & 1 == 1))
+                    - f32::from(u8::from(theirs >> bit & 1 == 1));
+            }
+        }
+        true
+    }
+
     fn symmetry(index: usize) -> Symmetry {
         match index {
             0 => Symmetry::identity(HEIGHT * WIDTH, WIDTH),

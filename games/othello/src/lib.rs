@@ -258,6 +258,19 @@ impl Game for Othello {
         }
     }
 
+    /// The discs: the final position's are the game's score, square by square.
+    fn owners(&self, view: Player, out: &mut [f32]) -> bool {
+        let (mine, theirs) = match view == self.to_move() {
+            true => (self.me, self.opp),
+            false => (self.opp, self.me),
+        };
+        for (sq, v) in out[..64].iter_mut().enumerate() {
+            *v = f32::from(u8::from(mine >> sq & 1 == 1))
+                - f32::from(u8::from(theirs >> sq & 1 == 1));
+        }
+        true
+    }
+
     fn symmetry(index: usize) -> Symmetry {
         let cells = dihedral_square(8).swap_remove(index);
         let mut actions = cells.clone();

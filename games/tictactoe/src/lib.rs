@@ -147,6 +147,15 @@ impl Game for TicTacToe {
         }
     }
 
+    /// The stones.
+    fn owners(&self, view: Player, out: &mut [f32]) -> bool {
+        let (mine, theirs) = (self.stones[view.index()], self.stones[view.other().index()]);
+        for (c, v) in out[..9].iter_mut().enumerate() {
+            *v = f32::from(mine >> c & 1) - f32::from(theirs >> c & 1);
+        }
+        true
+    }
+
     fn symmetry(index: usize) -> Symmetry {
         let cells = dihedral_square(3).swap_remove(index);
         Symmetry {

@@ -105,6 +105,11 @@ pub fn training_rate(
         values: (0..n)
             .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 })
             .collect(),
+        // An ownership head (if the manifest has one) trains on a board of zeros.
+        owners: match cfg.ownership {
+            true => vec![0.0; n * cfg.cells()],
+            false => Vec::new(),
+        },
     };
     trainer.step(&batch).expect("finite loss on a fixed batch"); // warm-up
     let t0 = Instant::now();
