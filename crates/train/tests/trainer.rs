@@ -416,14 +416,14 @@ fn the_ownership_head_learns_its_target_and_round_trips_in_checkpoints() {
     assert_eq!(outputs(&loaded), outputs(&t));
     let head = |t: &Trainer| {
         let conv = t.net().ownership.as_ref().expect("an ownership head");
-        let w = conv.weight.val().into_data().to_vec::<f32>().unwrap();
+        let w = conv.weight.val().into_data().try_to_vec::<f32>().unwrap();
         let b = conv
             .bias
             .as_ref()
             .unwrap()
             .val()
             .into_data()
-            .to_vec::<f32>()
+            .try_to_vec::<f32>()
             .unwrap();
         (w, b)
     };
