@@ -93,6 +93,8 @@ fn batch(n: usize, seed: u64) -> TrainBatch {
         masks,
         policies,
         values,
+        // The networks compared here have no ownership head.
+        owners: Vec::new(),
     }
 }
 
