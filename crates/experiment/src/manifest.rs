@@ -115,6 +115,9 @@ pub struct MctsSection {
     pub gumbel_c_visit: f32,
     /// Gumbel root: `c_scale` of the σ transform (values rescaled to [0, 1]).
     pub gumbel_c_scale: f32,
+    /// Gumbel root: self-play samples the Gumbel variables only for moves at
+    /// plies below this (absent: every move).
+    pub gumbel_sample_plies: Option<usize>,
     /// PUCT root: forced playouts with policy target pruning, with this `k`
     /// (absent: off).
     pub forced_playouts: Option<f32>,
@@ -143,6 +146,7 @@ impl Default for MctsSection {
             gumbel_considered: 16,
             gumbel_c_visit: 50.0,
             gumbel_c_scale: 0.1,
+            gumbel_sample_plies: None,
             forced_playouts: None,
             fast_simulations: None,
             full_search_share: 0.25,

@@ -36,12 +36,14 @@ fn written_out_manifest_reads_back_equal() {
 #[test]
 fn the_root_settings_are_read_and_refused_with_reasons() {
     let text = "[game]\nname = \"connect4\"\n[mcts]\nsimulations = 64\nroot = \"gumbel\"\n\
-                gumbel_considered = 8\nfast_simulations = 16\nfull_search_share = 0.5\n\
+                gumbel_considered = 8\ngumbel_sample_plies = 12\nfast_simulations = 16\n\
+                full_search_share = 0.5\n\
                 [run]\nmax_evaluations = 1000000\n[eval]\nroot = \"puct\"\nsimulations = 100\n";
     let e = load(text, &[]).unwrap();
     let again = load(&e.to_toml(), &[]).unwrap();
     assert_eq!(again.manifest, e.manifest);
     assert_eq!(e.manifest.run.max_evaluations, Some(1_000_000));
+    assert_eq!(e.manifest.mcts.gumbel_sample_plies, Some(12));
     let base = "[game]\nname = \"connect4\"\n[mcts]\nsimulations = 64\n";
     for (extra, key, allowed) in [
         (
@@ -65,6 +67,16 @@ fn the_root_settings_are_read_and_refused_with_reasons() {
             "from 1 to 4096",
         ),
         ("gumbel_c_scale = 0.0\n", "mcts.gumbel_c_scale", "(0, 1000]"),
+        (
+            "gumbel_sample_plies = 4\n",
+            "mcts.gumbel_sample_plies",
+            "absent unless root = \"gumbel\"",
+        ),
+        (
+            "root = \"gumbel\"\ngumbel_sample_plies = 2000000\n",
+            "mcts.gumbel_sample_plies",
+            "from 0 to 1048576",
+        ),
         ("root = \"alphazero\"\n", "root", "gumbel"),
     ] {
         let e = err(&format!("{base}{extra}"));

@@ -402,3 +402,39 @@ fn a_fast_search_has_its_own_budget_and_no_noise() {
     search.set_move_budget(8, false);
     assert_eq!(search.run(&mut Uniform::default()).unwrap().simulations, 8);
 }
+
+#[test]
+fn gumbel_noise_stops_at_its_ply() {
+    // Uniform priors and values: only the Gumbel variables tell the moves apart.
+    let choose = |ply: usize, sample: bool, seed: u64| {
+        let config = SearchConfig {
+            root: RootPolicy::Gumbel(GumbelRoot {
+                sample,
+                sample_plies: 2,
+                ..GumbelRoot::default()
+            }),
+            seed,
+            ..budget(SearchConfig::default(), 16, 2)
+        };
+        let mut position = Connect4::new();
+        for _ in 0..ply {
+            position.apply_unchecked(position.legal_moves()[3]);
+        }
+        let mut search = Search::new(position, config);
+        search.run(&mut Uniform::default()).unwrap();
+        search.result().chosen.unwrap()
+    };
+    let sampled: std::collections::HashSet<_> = (0..20).map(|seed| choose(1, true, seed)).collect();
+    assert!(
+        sampled.len() > 1,
+        "before its ply the noise varies the move"
+    );
+    let plain = choose(2, false, 0);
+    for seed in 0..20 {
+        assert_eq!(
+            choose(2, true, seed),
+            plain,
+            "seed {seed}: no noise from ply 2"
+        );
+    }
+}

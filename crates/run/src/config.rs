@@ -46,6 +46,7 @@ pub fn search_config(exp: &Experiment) -> SearchConfig {
                 c_visit: m.gumbel_c_visit,
                 c_scale: m.gumbel_c_scale,
                 sample: true,
+                sample_plies: m.gumbel_sample_plies.unwrap_or(usize::MAX),
             }),
         },
         tree_reuse: m.tree_reuse,

@@ -29,6 +29,11 @@ pub struct GumbelRoot {
     /// Sample the Gumbel variables (self-play); `false` sets them to 0
     /// (evaluation and analysis: the best-scored move).
     pub sample: bool,
+    /// With `sample`: only at roots of fewer plies than this; from this ply on
+    /// the Gumbel variables are 0 and the move is the best-scored one, as
+    /// AlphaZero's temperature drops to 0 after its first moves
+    /// (`usize::MAX`: every move, the paper's self-play).
+    pub sample_plies: usize,
 }
 
 impl Default for GumbelRoot {
@@ -38,6 +43,7 @@ impl Default for GumbelRoot {
             c_visit: 50.0,
             c_scale: 0.1,
             sample: true,
+            sample_plies: usize::MAX,
         }
     }
 }
@@ -94,7 +100,8 @@ impl State {
         }
     }
 
-    /// Once the root is expanded: samples the Gumbel variables, keeps the top
+    /// Once the root is expanded: samples the Gumbel variables (while the
+    /// root's ply is below `sample_plies`), keeps the top
     /// `considered` moves by `g + ln P`, lays out the schedule.
     pub(crate) fn prepare<G: Game>(&mut self, p: &GumbelRoot, tree: &Tree<G>, rng: &mut SmallRng) {
         if self.ready || !tree.root_expanded() {
@@ -103,9 +110,10 @@ impl State {
         self.ready = true;
         let range = tree.nodes[0].children();
         self.first = range.start;
+        let sample = p.sample && tree.root().ply() < p.sample_plies;
         self.base.clear();
         self.base.extend(tree.nodes[range].iter().map(|c| {
-            let g = if p.sample { gumbel(rng) } else { 0.0 };
+            let g = if sample { gumbel(rng) } else { 0.0 };
             g + logit(c.prior)
         }));
         self.started.clear();
