@@ -322,14 +322,9 @@ fn check_root(c: &Checker<'_>, t: &crate::MctsSection) -> Result<(), ManifestErr
         1e3,
         true,
     )?;
+    // Like the other gumbel_* keys, read but unused under PUCT: a Gumbel run
+    // stays measurable with `--set mcts.root=puct`.
     if let Some(n) = t.gumbel_sample_plies {
-        if t.root != crate::RootSpec::Gumbel {
-            return Err(c.fail(
-                "mcts.gumbel_sample_plies",
-                n,
-                "absent unless root = \"gumbel\" (PUCT's counterpart is temperature_moves)",
-            ));
-        }
         c.int("mcts.gumbel_sample_plies", n, 0, 1 << 20)?;
     }
     if let Some(k) = t.forced_playouts {

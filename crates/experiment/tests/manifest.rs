@@ -68,11 +68,6 @@ fn the_root_settings_are_read_and_refused_with_reasons() {
         ),
         ("gumbel_c_scale = 0.0\n", "mcts.gumbel_c_scale", "(0, 1000]"),
         (
-            "gumbel_sample_plies = 4\n",
-            "mcts.gumbel_sample_plies",
-            "absent unless root = \"gumbel\"",
-        ),
-        (
             "root = \"gumbel\"\ngumbel_sample_plies = 2000000\n",
             "mcts.gumbel_sample_plies",
             "from 0 to 1048576",
@@ -84,6 +79,9 @@ fn the_root_settings_are_read_and_refused_with_reasons() {
     }
     let e = err("[game]\nname = \"connect4\"\n[run]\nmax_evaluations = 0\n");
     assert!(e.contains("run.max_evaluations"), "{e}");
+    // A Gumbel run's manifest measured by PUCT (`--set mcts.root=puct`).
+    let puct = load(&format!("{base}gumbel_sample_plies = 8\n"), &[]).unwrap();
+    assert_eq!(puct.manifest.mcts.gumbel_sample_plies, Some(8));
 }
 
 #[test]
