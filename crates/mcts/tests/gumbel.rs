@@ -18,7 +18,7 @@ use std::collections::HashMap;
 fn gumbel(considered: usize, sample: bool) -> RootPolicy {
     RootPolicy::Gumbel(GumbelRoot {
         considered,
-        sample,
+        sample_plies: if sample { usize::MAX } else { 0 },
         ..GumbelRoot::default()
     })
 }
@@ -195,7 +195,7 @@ fn with_a_perfect_value_it_plays_a_best_move() {
                     root: RootPolicy::Gumbel(GumbelRoot {
                         considered: 16,
                         c_scale,
-                        sample,
+                        sample_plies: if sample { usize::MAX } else { 0 },
                         ..GumbelRoot::default()
                     }),
                     seed,
@@ -409,8 +409,7 @@ fn gumbel_noise_stops_at_its_ply() {
     let choose = |ply: usize, sample: bool, seed: u64| {
         let config = SearchConfig {
             root: RootPolicy::Gumbel(GumbelRoot {
-                sample,
-                sample_plies: 2,
+                sample_plies: if sample { 2 } else { 0 },
                 ..GumbelRoot::default()
             }),
             seed,

@@ -45,7 +45,6 @@ pub fn search_config(exp: &Experiment) -> SearchConfig {
                 considered: m.gumbel_considered,
                 c_visit: m.gumbel_c_visit,
                 c_scale: m.gumbel_c_scale,
-                sample: true,
                 sample_plies: m.gumbel_sample_plies.unwrap_or(usize::MAX),
             }),
         },

@@ -96,7 +96,7 @@ pub fn mcts<G: Game>(args: &MctsArgs) -> MctsReport {
             root: match args.root {
                 RootKind::Puct => RootPolicy::default(),
                 RootKind::Gumbel => RootPolicy::Gumbel(GumbelRoot {
-                    sample: false,
+                    sample_plies: 0,
                     ..GumbelRoot::default()
                 }),
             },

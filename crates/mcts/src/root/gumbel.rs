@@ -26,13 +26,10 @@ pub struct GumbelRoot {
     /// `c_scale` of the σ transform, applied to values rescaled to `[0, 1]`
     /// (0.1: mctx's default with that rescaling).
     pub c_scale: f32,
-    /// Sample the Gumbel variables (self-play); `false` sets them to 0
-    /// (evaluation and analysis: the best-scored move).
-    pub sample: bool,
-    /// With `sample`: only at roots of fewer plies than this; from this ply on
-    /// the Gumbel variables are 0 and the move is the best-scored one, as
-    /// AlphaZero's temperature drops to 0 after its first moves
-    /// (`usize::MAX`: every move, the paper's self-play).
+    /// The Gumbel variables are sampled at roots of fewer plies than this;
+    /// from this ply on they are 0 and the move is the best-scored one, as
+    /// AlphaZero's temperature drops to 0 after its first moves. `usize::MAX`:
+    /// every move (the paper's self-play); 0: never (evaluation and analysis).
     pub sample_plies: usize,
 }
 
@@ -42,7 +39,6 @@ impl Default for GumbelRoot {
             considered: 16,
             c_visit: 50.0,
             c_scale: 0.1,
-            sample: true,
             sample_plies: usize::MAX,
         }
     }
@@ -110,7 +106,7 @@ impl State {
         self.ready = true;
         let range = tree.nodes[0].children();
         self.first = range.start;
-        let sample = p.sample && tree.root().ply() < p.sample_plies;
+        let sample = tree.root().ply() < p.sample_plies;
         self.base.clear();
         self.base.extend(tree.nodes[range].iter().map(|c| {
             let g = if sample { gumbel(rng) } else { 0.0 };

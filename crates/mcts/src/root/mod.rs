@@ -75,7 +75,7 @@ impl RootPolicy {
                 ..p.clone()
             }),
             RootPolicy::Gumbel(g) => RootPolicy::Gumbel(GumbelRoot {
-                sample: false,
+                sample_plies: 0,
                 ..g.clone()
             }),
         }
